@@ -98,3 +98,19 @@ def kernels(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     from fastws import _backend
 
     return _backend.load(request.param)
+
+
+@pytest.fixture(params=BACKEND_IDS)
+def use_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Makes backend ``python`` or ``c`` the active one for this test.
+
+    Connections resolve ``fastws._backend.KERNELS`` when they are created, so
+    every layer above the sans-IO core (asyncio client and server, CLI run
+    in-process, uvicorn protocol) runs on the chosen backend. Returns its name.
+    For a subprocess, pass ``FASTWS_NO_EXTENSIONS=1`` for ``python`` instead.
+    """
+    from fastws import _backend
+
+    monkeypatch.setattr(_backend, "KERNELS", _backend.load(request.param))
+    monkeypatch.setattr(_backend, "backend", request.param)
+    return request.param
