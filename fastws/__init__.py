@@ -16,7 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .exceptions import FastWSError, InvalidHTTP, ProtocolError
+from . import exceptions as _exceptions
+from .exceptions import *  # noqa: F403 - every public exception, documented there
 
 __version__ = "0.1.0"
 
@@ -29,9 +30,27 @@ _LAZY: dict[str, tuple[str, str]] = {
     "generate_key": ("fastws._backend", "KERNELS.accept.generate_key"),
     "is_valid_key": ("fastws._backend", "KERNELS.accept.is_valid_key"),
     "validate_utf8": ("fastws._backend", "KERNELS.utf8.validate"),
+    # the sans-IO core
+    "ClientConnection": ("fastws.client", "ClientConnection"),
+    "ServerConnection": ("fastws.server", "ServerConnection"),
+    "Reject": ("fastws.server", "Reject"),
+    "State": ("fastws.protocol", "State"),
+    "Event": ("fastws.events", "Event"),
+    "Request": ("fastws.events", "Request"),
+    "Response": ("fastws.events", "Response"),
+    "Text": ("fastws.events", "Text"),
+    "Binary": ("fastws.events", "Binary"),
+    "Ping": ("fastws.events", "Ping"),
+    "Pong": ("fastws.events", "Pong"),
+    "Close": ("fastws.events", "Close"),
+    "Closed": ("fastws.events", "Closed"),
+    "DeflateOptions": ("fastws.deflate", "DeflateOptions"),
+    "WebSocketURI": ("fastws.urls", "WebSocketURI"),
+    "parse_uri": ("fastws.urls", "parse_uri"),
+    "CloseCode": ("fastws.close", "CloseCode"),
 }
 
-__all__ = ["FastWSError", "InvalidHTTP", "ProtocolError", "__version__", *_LAZY]
+__all__ = [*_exceptions.__all__, "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
