@@ -42,7 +42,7 @@ wheel: $(PY)
 
 wheel-test: wheel
 	rm -rf build/wheel-venv && $(PYTHON) -m venv build/wheel-venv
-	build/wheel-venv/bin/python -m pip --disable-pip-version-check -q install dist/*.whl pytest hypothesis
+	build/wheel-venv/bin/python -m pip --disable-pip-version-check -q install "$$(ls dist/fastws-*.whl)[test]"
 	cd build && FASTWS_EXPECT_INSTALLED=1 wheel-venv/bin/python -m pytest -p no:cacheprovider -c ../pyproject.toml --rootdir=.. ../tests -q $(PYTEST_ARGS)
 
 bench: build
