@@ -41,7 +41,10 @@ def human_time(seconds: float) -> str:
     return f"{ns / 1e6:,.2f} ms"
 
 
-def load(path: str) -> tuple[dict[str, Any], dict[str, dict[str, dict[str, float]]], dict[str, list[str]]]:
+Table = dict[str, dict[str, dict[str, float]]]  # kernel -> impl -> case -> median (s)
+
+
+def load(path: str) -> tuple[dict[str, Any], Table, dict[str, list[str]]]:
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     table: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
