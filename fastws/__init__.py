@@ -48,6 +48,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "WebSocketURI": ("fastws.urls", "WebSocketURI"),
     "parse_uri": ("fastws.urls", "parse_uri"),
     "CloseCode": ("fastws.close", "CloseCode"),
+    # asyncio client and server
+    "connect": ("fastws.asyncio.client", "connect"),
+    "unix_connect": ("fastws.asyncio.client", "unix_connect"),
+    "serve": ("fastws.asyncio.server", "serve"),
+    "unix_serve": ("fastws.asyncio.server", "unix_serve"),
+    "Server": ("fastws.asyncio.server", "Server"),
 }
 
 __all__ = [*_exceptions.__all__, "__version__", *_LAZY]
