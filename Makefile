@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: all venv build dev test test-c test-pure wheel wheel-test bench lint typecheck clean
+.PHONY: all venv build dev test test-c test-pure wheel wheel-test bench bench-e2e lint typecheck demo clean
 
 all: test
 
@@ -47,10 +47,39 @@ wheel-test: wheel
 
 bench: build
 	$(PIP) install --no-build-isolation -e '.[bench]'
+	mkdir -p bench/results
 	$(PY) -m pytest bench -q -p no:cacheprovider -o python_files='bench_*.py' \
 		--benchmark-min-time=0.05 --benchmark-max-time=0.5 --benchmark-warmup=on \
 		--benchmark-json=bench/results/kernels.json $(PYTEST_ARGS)
 	$(PY) bench/report.py bench/results/kernels.json --markdown bench/results/kernels.md
+
+# End-to-end: echo servers and clients against the peers, TCP/TLS, both loops,
+# uvicorn, compression, memory -> bench/results/e2e.{md,json,png} (~10 min;
+# E2E_ARGS=--quick: a subset in under a minute).
+bench-e2e: build
+	$(PIP) install --no-build-isolation -e '.[bench]'
+	$(PY) bench/e2e/run.py $(E2E_ARGS)
+
+# `make demo`: build, start `fastws serve --echo` on a free port, send it two
+# messages with `fastws -v` in pipe mode (the handshake shown as curl -v shows
+# it, the echoes as "< ..."), then stop the server with SIGINT.
+demo: build
+	@log=$$(mktemp); \
+	echo '$$ fastws serve --echo --port 0 &'; \
+	$(PY) -m fastws serve --echo --port 0 >$$log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -f $$log' EXIT; \
+	i=0; until grep -q '^listening on ' $$log; do \
+		i=$$((i + 1)); \
+		if [ $$i -gt 100 ] || ! kill -0 $$pid 2>/dev/null; then \
+			echo 'fastws serve did not start' >&2; exit 1; fi; \
+		sleep 0.1; \
+	done; \
+	cat $$log; url=$$(sed -n 's/^listening on //p' $$log | head -n 1); \
+	echo; printf '%s\n' "\$$ printf 'Hello, WebSocket!\\n{\"fastws\": \"demo\"}\\n' | fastws -v $$url"; \
+	printf 'Hello, WebSocket!\n{"fastws": "demo"}\n' | $(PY) -m fastws -v --wait 0.5 $$url; \
+	status=$$?; \
+	echo; echo '$$ kill -INT %1'; kill -INT $$pid; wait $$pid; \
+	echo "fastws serve stopped (exit status $$?)"; exit $$status
 
 lint: dev
 	$(VENV)/bin/ruff check fastws fastws_c tests bench setup.py
