@@ -19,6 +19,12 @@ body delimited by ``Content-Length`` or chunked encoding is awaited (up to
 handshake succeeded; bytes after the 101 head in the same chunk are the first
 frames.
 
+``conn.request`` is the request sent (a :class:`~fastws.events.Request`:
+target, every header, the subprotocols and extension offers),
+``conn.raw_request`` its exact bytes; ``conn.response`` the server's 101 (the
+``Response`` event) and ``conn.raw_response`` the response head exactly as
+received (for a refusal too) -- what ``curl -v`` shows.
+
 With ``require_compression=True`` a server that does not accept
 permessage-deflate gets a close frame 1010 (RFC 6455 §7.4.1) and the
 connection fails with ``ProtocolError(..., 1010)`` (no ``Response`` event).
@@ -38,7 +44,7 @@ from fastws.deflate import (
     client_accept,
     client_offer,
 )
-from fastws.events import Response
+from fastws.events import ExtensionList, Request, Response
 from fastws.exceptions import InvalidHandshake, InvalidHTTP, ProtocolError
 from fastws.protocol import (
     DEFAULT_MAX_HEAD_SIZE,
@@ -46,6 +52,7 @@ from fastws.protocol import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BytesLike,
     Connection,
+    _head_for_diagnostics,
     _is_token,
     check_header,
 )
@@ -122,7 +129,6 @@ class ClientConnection(Connection):
         "uri",
         "key",
         "request_headers",
-        "response",
         "_subprotocols",
         "_require_compression",
         "_accept",
@@ -170,8 +176,6 @@ class ClientConnection(Connection):
         #: the Sec-WebSocket-Key sent
         self.key: str = k.accept.generate_key()
         self._accept: str = k.accept.accept_key(self.key)
-        #: the Response event once the server accepted, else None
-        self.response: Response | None = None
         # (status, headers, body framing, expected length) of a refusal whose
         # body is being read.
         self._refusal: tuple[Any, str, int] | None = None
@@ -201,18 +205,21 @@ class ClientConnection(Connection):
             headers.append(("Origin", origin))
         if self._subprotocols:
             headers.append(("Sec-WebSocket-Protocol", ", ".join(self._subprotocols)))
+        offers: ExtensionList = []
         if compression is not None:
-            offer = k.http.build_extensions([(EXTENSION_NAME, client_offer(compression))])
-            headers.append(("Sec-WebSocket-Extensions", offer))
+            offers = [(EXTENSION_NAME, client_offer(compression))]
+            headers.append(("Sec-WebSocket-Extensions", k.http.build_extensions(offers)))
         if uri.user is not None and "authorization" not in overrides:
             credentials = f"{uri.user}:{uri.password or ''}".encode()
             headers.append(("Authorization", "Basic " + base64.b64encode(credentials).decode()))
         headers += extra
         #: every header of the request, in order
         self.request_headers: list[tuple[str, str]] = headers
+        self.request = Request(uri.resource, headers, list(self._subprotocols), offers)
         lines = [f"GET {uri.resource} HTTP/1.1"]
         lines += [f"{name}: {value}" for name, value in headers]
-        self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict"))
+        self.raw_request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
+        self._out.append(self.raw_request)
 
     # ---------------------------------------------------------------- handshake
 
@@ -228,6 +235,7 @@ class ClientConnection(Connection):
         try:
             parsed = self._k.http.parse_response(buf, self._max_head, self._max_headers)
         except InvalidHTTP as exc:
+            self.raw_response = _head_for_diagnostics(buf, self._max_head)
             failure = InvalidHandshake(f"invalid HTTP response: {exc}")
             failure.__cause__ = exc
             self._handshake_failed(failure)
@@ -235,12 +243,13 @@ class ClientConnection(Connection):
         if parsed is None:
             return
         response, consumed = parsed
+        self.raw_response = bytes(buf[:consumed])
         del buf[:consumed]
         if response.status != 101:
             self._start_refusal(response)
             return
         try:
-            subprotocol, deflate = self._check_response(response)
+            subprotocol, deflate, extensions = self._check_response(response)
         except InvalidHandshake as exc:
             self._handshake_failed(exc)
             return
@@ -254,26 +263,17 @@ class ClientConnection(Connection):
             # with a close frame.
             self._fail(ProtocolError("the server did not accept permessage-deflate", 1010))
             return
-        self.response = Response(
-            101, response.headers, self.subprotocol, self._extensions(response)
-        )
+        self.response = Response(101, response.headers, self.subprotocol, extensions)
         self._events.append(self.response)
         if rest:
             self.receive_data(rest)
 
-    def _extensions(self, response: Any) -> list[tuple[str, list[tuple[str, str | None]]]]:
-        value = self._k.http.get_header(response.headers, "Sec-WebSocket-Extensions")
-        if value is None:
-            return []
-        result: list[tuple[str, list[tuple[str, str | None]]]] = self._k.http.parse_extensions(
-            value
-        )
-        return result
-
-    def _check_response(self, response: Any) -> tuple[str | None, PerMessageDeflate | None]:
+    def _check_response(
+        self, response: Any
+    ) -> tuple[str | None, PerMessageDeflate | None, ExtensionList]:
         """RFC 6455 §4.1 (the client's validation of the server's 101):
-        the selected subprotocol and the permessage-deflate codec, or
-        InvalidHandshake."""
+        the selected subprotocol, the permessage-deflate codec and the parsed
+        ``Sec-WebSocket-Extensions``, or InvalidHandshake."""
         http = self._k.http
         headers = response.headers
 
@@ -308,7 +308,7 @@ class ClientConnection(Connection):
 
         value = http.get_header(headers, "Sec-WebSocket-Extensions")
         if value is None:
-            return subprotocol, None
+            return subprotocol, None, []
         try:
             extensions = http.parse_extensions(value)
         except InvalidHTTP as exc:
@@ -324,7 +324,7 @@ class ClientConnection(Connection):
                 deflate = client_accept(options, params)
             except ProtocolError as exc:
                 raise fail(str(exc), exc) from None
-        return subprotocol, deflate
+        return subprotocol, deflate, extensions
 
     def _start_refusal(self, response: Any) -> None:
         """A status other than 101: collect the body the server sends, then fail."""
@@ -379,6 +379,8 @@ class ClientConnection(Connection):
         if self._refusal is not None:
             self._read_refusal_body(eof=True)
         else:
+            if self._hs_buf:
+                self.raw_response = _head_for_diagnostics(self._hs_buf, self._max_head)
             self._handshake_failed(
                 InvalidHandshake("connection closed before the handshake response")
             )

@@ -3,7 +3,9 @@
 A :class:`~fastws.protocol.Connection` turns the bytes it receives into these
 small slotted objects; ``conn.events()`` hands them over in order.
 
-* :class:`Request`  -- server: the client's opening handshake, validated (§4.2.1).
+* :class:`Request`  -- server: the client's opening handshake, validated (§4.2.1);
+  with ``report_refused=True`` also a well-formed request the server refuses,
+  its ``refusal`` set.
 * :class:`Response` -- client: the server accepted the handshake with 101 (§4.1).
 * :class:`Text`, :class:`Binary` -- a data message (§5.6). Whole messages by
   default (``fin`` is always True); with ``streaming=True`` one event per
@@ -19,7 +21,10 @@ support structural pattern matching (``case Text(data): ...``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
+
+if TYPE_CHECKING:
+    from fastws.server import Reject
 
 __all__ = [
     "Event",
@@ -69,15 +74,25 @@ def _header(headers: Headers, name: str) -> str | None:
 
 
 class Request(_Event):
-    """Server side: a valid opening handshake request (RFC 6455 §4.2.1).
+    """Server side: the client's opening handshake request (RFC 6455 §4.2.1).
 
     ``target`` is the request target (path and query), ``headers`` every header
     in order with its original case, ``subprotocols`` the offered
     ``Sec-WebSocket-Protocol`` values in order, ``extensions`` the parsed
     ``Sec-WebSocket-Extensions`` offers ``[(name, [(param, value|None), ...]), ...]``.
+
+    ``refusal`` is None for a valid upgrade request. A
+    :class:`~fastws.server.ServerConnection` made with ``report_refused=True``
+    also reports a well-formed HTTP request that is no valid upgrade (a plain
+    ``GET`` such as a health check, a refused ``Origin``, another WebSocket
+    version): ``refusal`` is then the :class:`~fastws.server.Reject` the server
+    sends unless the application answers otherwise (400, 403 or 426 with a
+    text body saying why), and ``subprotocols``/``extensions`` are empty.
+
+    (A client connection's ``request`` is a ``Request`` too: what it sent.)
     """
 
-    __slots__ = ("target", "headers", "subprotocols", "extensions")
+    __slots__ = ("target", "headers", "subprotocols", "extensions", "refusal")
     __match_args__ = ("target", "headers")
 
     def __init__(
@@ -86,15 +101,23 @@ class Request(_Event):
         headers: Headers,
         subprotocols: list[str] | None = None,
         extensions: ExtensionList | None = None,
+        refusal: Reject | None = None,
     ) -> None:
         self.target = target
         self.headers = headers
         self.subprotocols = [] if subprotocols is None else subprotocols
         self.extensions = [] if extensions is None else extensions
+        self.refusal = refusal
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive; repeats joined by ", ")."""
         return _header(self.headers, name)
+
+    def __repr__(self) -> str:
+        # ``refusal`` is shown only when set: the common case reads as before.
+        names = self.__slots__ if self.refusal is not None else self.__slots__[:-1]
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        return f"{type(self).__name__}({fields})"
 
 
 class Response(_Event):
@@ -102,6 +125,8 @@ class Response(_Event):
 
     ``subprotocol`` is the one the server selected (or None); ``extensions``
     the accepted extensions as parsed from ``Sec-WebSocket-Extensions``.
+    (A server connection's ``response`` is a ``Response`` too: the 101 it
+    sent, every header in order.)
     """
 
     __slots__ = ("status", "headers", "subprotocol", "extensions")

@@ -37,6 +37,12 @@ too big, 1010 missing extension, 1011 internal error), records the
 Messages completed before the violation are delivered first. Nothing the peer
 sends raises out of :meth:`Connection.receive_data`.
 
+The handshake, once done, stays inspectable on both roles: ``conn.request``
+(:class:`~fastws.events.Request`) and ``conn.response`` (the 101,
+:class:`~fastws.events.Response`), ``conn.raw_request`` and
+``conn.raw_response`` (the heads byte for byte, as curl -v shows them);
+``conn.backend`` names the kernels in use (``"c"`` or ``"python"``).
+
 Limits: ``max_message_size`` (default 1 MiB, like the ``websockets``
 library; ``None`` = unlimited) bounds every message after decompression
 (§10.4: 1009); ``max_frame_size`` (default: the same value) bounds a single
@@ -51,7 +57,7 @@ from typing import Any, Union
 
 from fastws import _backend
 from fastws.deflate import DeflateOptions, PerMessageDeflate
-from fastws.events import Binary, Close, Closed, Event, Ping, Pong, Text
+from fastws.events import Binary, Close, Closed, Event, Ping, Pong, Request, Response, Text
 from fastws.exceptions import InvalidState, ProtocolError
 
 __all__ = [
@@ -121,6 +127,13 @@ def _truncate_reason(reason: str) -> str:
     return raw[:123].decode("utf-8", "ignore")
 
 
+def _head_for_diagnostics(buf: bytearray, limit: int) -> bytes:
+    """What a peer sent that is not a complete, valid HTTP head: through the
+    first blank line, at most ``limit`` bytes (for ``raw_request``/``raw_response``)."""
+    end = buf.find(b"\r\n\r\n", 0, limit)
+    return bytes(buf[: end + 4] if end >= 0 else buf[:limit])
+
+
 def _incomplete_tail(data: bytes) -> int:
     """Length of an incomplete UTF-8 sequence at the end of valid ``data`` (0..3)."""
     n = len(data)
@@ -179,6 +192,10 @@ class Connection:
         "close_received",
         "error",
         "subprotocol",
+        "request",
+        "response",
+        "raw_request",
+        "raw_response",
     )
 
     def __init__(
@@ -255,6 +272,22 @@ class Connection:
         self.error: Exception | None = None
         #: the negotiated subprotocol (None: none)
         self.subprotocol: str | None = None
+        #: the opening handshake request: server, the client's (set when it is
+        #: reported as a Request event); client, ours (set at once)
+        self.request: Request | None = None
+        #: the 101 response (§4.2.2): client, the server's (also reported as a
+        #: Response event); server, ours (set by accept()); None otherwise
+        self.response: Response | None = None
+        #: the request head, through its blank line, exactly as sent (client)
+        #: or received (server); ``b""`` until then. When the peer's head is
+        #: not valid HTTP (or the transport ended first), what it sent, for
+        #: diagnostics (through the first blank line, at most max_head_size).
+        self.raw_request = b""
+        #: the response head, through its blank line, exactly as received
+        #: (client: the 101 or a refusal; the body is not included) or sent
+        #: (server: the 101 or a refusal); ``b""`` until then, and as
+        #: ``raw_request`` when the peer's head is not valid HTTP.
+        self.raw_response = b""
 
     # ------------------------------------------------------------------ state
 
@@ -262,6 +295,11 @@ class Connection:
     def state(self) -> State:
         """CONNECTING, OPEN, CLOSING or CLOSED (see the module docstring)."""
         return self._state
+
+    @property
+    def backend(self) -> str:
+        """The kernels this connection runs on: ``"c"`` (``fastws_c``) or ``"python"``."""
+        return self._k.name
 
     @property
     def is_client(self) -> bool:

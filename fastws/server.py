@@ -28,6 +28,28 @@ health checks...), otherwise the 101 is sent at once. With
 to call :meth:`ServerConnection.accept` or :meth:`ServerConnection.reject`
 (an I/O layer with asynchronous hooks uses this).
 
+Plain HTTP (``report_refused=True``): a request that passed the HTTP checks
+(the first two rows) but fails one of the WebSocket checks (400, 403, 426:
+a plain ``GET`` for a health check, a refused ``Origin``...) is reported as
+a ``Request`` event too, its ``refusal`` the :class:`Reject` that would have
+been sent, and the connection waits in CONNECTING as for a valid request --
+the ``process_request`` hook of the websockets library runs before the
+handshake is validated, and this lets an I/O layer do the same. The
+application answers with :meth:`ServerConnection.reject` (anything), or
+:meth:`ServerConnection.refuse` sends ``refusal`` and ends the connection
+exactly as without the option (``conn.error``, the ``Closed`` event).
+:meth:`~ServerConnection.accept` raises :class:`InvalidState` for such a
+request. With ``auto_accept=True``, ``process_request`` sees it and returning
+None sends the refusal. A 500 (an ``origins`` callable that raised) is never
+held. Without the option (default) nothing changes: the refusal goes out
+at once.
+
+After the handshake, ``conn.request`` is the Request, ``conn.response`` the
+101 sent (a :class:`~fastws.events.Response`: every header, the subprotocol,
+the accepted extensions), ``conn.raw_request``/``conn.raw_response`` the
+request head received and the response head sent (101 or refusal), byte for
+byte.
+
 The 101 response (§4.2.2) carries ``Sec-WebSocket-Accept``, the selected
 subprotocol (the first of ``subprotocols`` the client offered, or what
 ``select_subprotocol`` returns) and the accepted permessage-deflate
@@ -43,7 +65,7 @@ from typing import Any, Callable, Optional, Union
 
 from fastws import _backend
 from fastws.deflate import EXTENSION_NAME, DeflateOptions, server_accept
-from fastws.events import Closed, Request
+from fastws.events import Closed, ExtensionList, Request, Response
 from fastws.exceptions import InvalidHandshake, InvalidHTTP, InvalidState
 from fastws.protocol import (
     DEFAULT_MAX_HEAD_SIZE,
@@ -52,6 +74,7 @@ from fastws.protocol import (
     BytesLike,
     Connection,
     State,
+    _head_for_diagnostics,
     check_header,
 )
 
@@ -79,6 +102,20 @@ class Reject:
     def __repr__(self) -> str:
         return f"Reject(status={self.status!r}, headers={self.headers!r}, body={self.body!r})"
 
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Reject:
+            return NotImplemented
+        return (
+            self.status == other.status
+            and list(self.headers) == list(other.headers)
+            and self.body == other.body
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Reject, (self.status, self.headers, self.body))
+
 
 def _version_ok(version: str) -> bool:
     """HTTP/1.1 or later (§4.2.1 item 1)."""
@@ -103,6 +140,9 @@ class ServerConnection(Connection):
       request when ``auto_accept`` is on;
     * ``auto_accept`` -- send the 101 by itself (default) or wait for
       :meth:`accept` / :meth:`reject`;
+    * ``report_refused`` -- report well-formed requests that are no valid
+      upgrade as ``Request`` events with ``refusal`` set, and wait (see the
+      module docstring), instead of refusing them at once (default);
     * ``extra_headers`` -- added to every response (101 and refusals);
     * ``compression`` -- a :class:`fastws.deflate.DeflateOptions` to accept
       permessage-deflate offers (RFC 7692), None (default) to ignore them;
@@ -112,12 +152,13 @@ class ServerConnection(Connection):
     """
 
     __slots__ = (
-        "request",
         "_subprotocols",
         "_select_subprotocol",
         "_origins",
         "_process_request",
         "_auto_accept",
+        "_report_refused",
+        "_refused",
         "_extra_headers",
         "_key",
     )
@@ -130,6 +171,7 @@ class ServerConnection(Connection):
         origins: OriginPolicy = None,
         process_request: Callable[[Request], Reject | None] | None = None,
         auto_accept: bool = True,
+        report_refused: bool = False,
         extra_headers: Headers = (),
         compression: DeflateOptions | None = None,
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
@@ -158,11 +200,12 @@ class ServerConnection(Connection):
         self._origins = origins
         self._process_request = process_request
         self._auto_accept = bool(auto_accept)
+        self._report_refused = bool(report_refused)
+        # Why a reported request is refused (report_refused), for refuse().
+        self._refused: InvalidHandshake | None = None
         for name, value in extra_headers:
             check_header(name, value)
         self._extra_headers = list(extra_headers)
-        #: the Request event once a valid request was received, else None
-        self.request: Request | None = None
         self._key = ""
 
     # ------------------------------------------------------------ the request
@@ -182,17 +225,24 @@ class ServerConnection(Connection):
         try:
             parsed = self._k.http.parse_request(buf, self._max_head, self._max_headers)
         except InvalidHTTP as exc:
+            self.raw_request = _head_for_diagnostics(buf, self._max_head)
             self._refuse(InvalidHandshake(f"invalid HTTP request: {exc}", exc.status), exc)
             return
         if parsed is None:
             return
         head, consumed = parsed
+        self.raw_request = bytes(buf[:consumed])
         del buf[:consumed]
         try:
             request = self._check_request(head)
         except InvalidHandshake as exc:
-            self._refuse(exc, exc.__cause__)
-            return
+            if not self._report_refused or exc.status == 500:
+                self._refuse(exc, exc.__cause__)
+                return
+            # A plain HTTP request (or a refused upgrade): the application
+            # sees it first (report_refused).
+            self._refused = exc
+            request = Request(head.target, head.headers, refusal=self._refusal_for(exc))
         self.request = request
         self._events.append(request)
         if not self._auto_accept:
@@ -203,10 +253,12 @@ class ServerConnection(Connection):
                 answer = self._process_request(request)
                 if self._state is not State.CONNECTING:
                     return  # the callback answered itself (accept()/reject())
-            if answer is None:
-                self.accept()
-            else:
+            if answer is not None:
                 self.reject(answer.status, answer.headers, answer.body)
+            elif self._refused is not None:
+                self.refuse()
+            else:
+                self.accept()
         except Exception as exc:  # the application's bug: 500, never a crash
             if self._state is State.CONNECTING:
                 self._refuse(InvalidHandshake(f"internal error: {exc!r}", 500, head.headers), exc)
@@ -271,14 +323,19 @@ class ServerConnection(Connection):
 
     # ------------------------------------------------------------- responses
 
-    def _response(self, status: int, headers: Headers, body: bytes = b"") -> bytes:
+    def _send_response(
+        self, status: int, headers: list[tuple[str, str]], body: bytes = b""
+    ) -> None:
+        """Queue a response; ``headers`` (a new list) gets ``extra_headers`` appended."""
         phrase = ""
         with contextlib.suppress(ValueError):
             phrase = _http.HTTPStatus(status).phrase
+        headers += self._extra_headers
         lines = [f"HTTP/1.1 {status} {phrase}".rstrip()]
         lines += [f"{name}: {value}" for name, value in headers]
-        lines += [f"{name}: {value}" for name, value in self._extra_headers]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.raw_response = head
+        self._out.append(head + body if body else head)
 
     def _send_refusal(self, status: int, headers: Headers, body: Union[str, bytes]) -> None:
         all_headers = list(headers)
@@ -288,17 +345,23 @@ class ServerConnection(Connection):
                 all_headers.append(("Content-Type", "text/plain; charset=utf-8"))
         all_headers.append(("Content-Length", str(len(body))))
         all_headers.append(("Connection", "close"))
-        self._out.append(self._response(status, all_headers, bytes(body)))
+        self._send_response(status, all_headers, bytes(body))
 
-    def _refuse(self, exc: InvalidHandshake, cause: BaseException | None = None) -> None:
-        """Answer an invalid request (§4.2.1: "an appropriate error code") and close."""
+    @staticmethod
+    def _refusal_for(exc: InvalidHandshake) -> Reject:
+        """The answer to an invalid request (§4.2.1: "an appropriate error code")."""
         status = exc.status or 400
         headers: list[tuple[str, str]] = []
         if status == 426:
             # §4.2.2 / RFC 9110 §15.5.22: say which version and protocol we speak.
             headers = [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
+        return Reject(status, headers, f"Failed to open a WebSocket connection: {exc}.\n")
+
+    def _refuse(self, exc: InvalidHandshake, cause: BaseException | None = None) -> None:
+        """Answer an invalid request with its refusal and close."""
         exc.__cause__ = cause
-        self._send_refusal(status, headers, f"Failed to open a WebSocket connection: {exc}.\n")
+        refusal = self._refusal_for(exc)
+        self._send_refusal(refusal.status, refusal.headers, refusal.body)
         self._handshake_failed(exc)
 
     def _check_pending(self) -> Request:
@@ -306,15 +369,32 @@ class ServerConnection(Connection):
             raise InvalidState("no handshake request is waiting for an answer")
         return self.request
 
+    def refuse(self) -> None:
+        """Send the ``refusal`` of a reported request that is no valid upgrade
+        (``report_refused=True``) and close, exactly as the server does at once
+        without the option: ``conn.error`` is the
+        :class:`~fastws.exceptions.InvalidHandshake` and the ``Closed`` event
+        carries it. :class:`InvalidState` unless such a request is waiting."""
+        self._check_pending()
+        exc = self._refused
+        if exc is None:
+            raise InvalidState("the request is a valid upgrade: accept() or reject() it")
+        self._refuse(exc, exc.__cause__)
+
     def accept(self, subprotocol: str | None = None, extra_headers: Headers = ()) -> None:
         """Send the 101 response (§4.2.2) and open the connection.
 
         ``subprotocol`` None selects as configured (``select_subprotocol`` or
         the ``subprotocols`` list); a name must be one the client offered
         (ValueError). ``extra_headers`` are added to this response.
-        Called automatically unless ``auto_accept=False``.
+        Called automatically unless ``auto_accept=False``. :class:`InvalidState`
+        for a request that is no valid upgrade (``request.refusal`` is set).
         """
         request = self._check_pending()
+        if self._refused is not None:
+            raise InvalidState(
+                "the request is not a valid WebSocket upgrade: refuse() or reject() it"
+            )
         for name, value in extra_headers:
             check_header(name, value)
         if subprotocol is None:
@@ -334,15 +414,18 @@ class ServerConnection(Connection):
         if subprotocol is not None:
             headers.append(("Sec-WebSocket-Protocol", subprotocol))
         deflate = None
+        extensions: ExtensionList = []
         if self._compression is not None:
             offers = [p for name, p in request.extensions if name.lower() == EXTENSION_NAME]
             accepted = server_accept(self._compression, offers) if offers else None
             if accepted is not None:
                 params, deflate = accepted
-                value = self._k.http.build_extensions([(EXTENSION_NAME, params)])
+                extensions = [(EXTENSION_NAME, params)]
+                value = self._k.http.build_extensions(extensions)
                 headers.append(("Sec-WebSocket-Extensions", value))
         headers += extra_headers
-        self._out.append(self._response(101, headers))
+        self._send_response(101, headers)
+        self.response = Response(101, headers, subprotocol, extensions)
         self.subprotocol = subprotocol
         rest = bytes(self._hs_buf)
         self._hs_buf = bytearray()
@@ -367,4 +450,6 @@ class ServerConnection(Connection):
         self._events.append(Closed(1006, f"handshake rejected with HTTP {status}"))
 
     def _handshake_eof(self) -> None:
+        if not self.raw_request and self._hs_buf:
+            self.raw_request = _head_for_diagnostics(self._hs_buf, self._max_head)
         self._handshake_failed(InvalidHandshake("connection closed before the handshake completed"))

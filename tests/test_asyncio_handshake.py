@@ -178,7 +178,7 @@ def test_handshake_attributes_and_trace(use_backend: str) -> None:
         seen["response"] = ws.response
         seen["raw"] = (ws.raw_request, ws.raw_response)
         seen["addresses"] = (ws.local_address, ws.remote_address)
-        seen["backend"] = ws.protocol._k.name
+        seen["backend"] = ws.protocol.backend
         await ws.send("hi")
         await ws.wait_closed()
 
@@ -324,5 +324,119 @@ def test_reuse_port_and_start_serving(use_backend: str) -> None:
         for server in (first, second):
             server.close()
             await server.wait_closed()
+
+    run(main)
+
+
+def test_process_request_sees_the_refusal_of_plain_requests(use_backend: str) -> None:
+    """The core reports a request that is no valid upgrade (``request.refusal``)
+    to process_request before any answer; the trace shows the request head as
+    received and the whole answer."""
+    seen: list[tuple[str, int | None, bytes, str]] = []
+    traces: list[tuple[str, bytes]] = []
+
+    def process_request(ws, request):  # type: ignore[no-untyped-def]
+        refusal = request.refusal
+        status = None if refusal is None else refusal.status
+        seen.append((request.target, status, ws.raw_request, ws.protocol.backend))
+        if request.target == "/health":
+            return ws.respond(200, "OK\n")
+        return None
+
+    async def main() -> None:
+        async with serve(
+            echo,
+            "127.0.0.1",
+            0,
+            origins=["https://good.example"],
+            process_request=process_request,
+            trace=lambda ws, kind, data: traces.append((kind, data)),
+        ) as server:
+            port = port_of(server)
+            plain = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            answer = await raw_http(port, plain)
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nOK\n")
+            assert traces == [("request", plain), ("response", answer)]
+            assert seen == [("/health", 400, plain, use_backend)]
+            traces.clear()
+            with pytest.raises(InvalidHandshake) as info:  # a refused Origin: 403 after the hook
+                await connect(url(server, "/x"), origin="https://evil.example")
+            assert info.value.status == 403 and b"is not allowed" in info.value.body
+            assert seen[-1][:2] == ("/x", 403)
+            assert [kind for kind, _ in traces] == ["request", "response"]
+            assert traces[1][1].endswith(info.value.body)
+            async with connect(url(server, "/ok"), origin="https://good.example") as ws:
+                await ws.send("hi")
+                assert await ws.recv() == "hi"
+            assert seen[-1][:2] == ("/ok", None)
+
+    run(main)
+
+
+def test_refusals_are_traced_without_process_request(use_backend: str) -> None:
+    """Without process_request the core refuses at once; the request head is
+    traced all the same (as received), then the answer as sent."""
+    traces: list[tuple[str, bytes]] = []
+
+    async def main() -> None:
+        async with serve(
+            echo, "127.0.0.1", 0, trace=lambda ws, kind, data: traces.append((kind, data))
+        ) as server:
+            plain = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            answer = await raw_http(port_of(server), plain)
+            assert answer.startswith(b"HTTP/1.1 400 ")
+            assert traces == [("request", plain), ("response", answer)]
+            traces.clear()
+            answer = await raw_http(port_of(server), b"garbage\r\n\r\n")
+            assert traces == [("request", b"garbage\r\n\r\n"), ("response", answer)]
+
+    run(main)
+
+
+def test_open_timeout_while_process_request_holds_a_plain_request(use_backend: str) -> None:
+    """A plain request waiting for process_request is under open_timeout too."""
+    release = None
+
+    async def process_request(ws, request):  # type: ignore[no-untyped-def]
+        assert request.refusal is not None
+        await release.wait()
+
+    async def main() -> None:
+        nonlocal release
+        release = asyncio.Event()
+        async with serve(
+            echo, "127.0.0.1", 0, open_timeout=0.1, process_request=process_request
+        ) as server:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            with contextlib.suppress(ConnectionResetError):
+                answer = await raw_http(port_of(server), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert answer == b""
+            assert loop.time() - start < 2
+            release.set()
+            await asyncio.sleep(0)
+
+    run(main)
+
+
+def test_server_response_is_the_101_sent(use_backend: str) -> None:
+    """The server's ``response`` holds every header it sent, as the client parsed them."""
+    seen: dict[str, object] = {}
+
+    async def handler(ws):  # type: ignore[no-untyped-def]
+        seen["response"] = ws.response
+        seen["raw"] = ws.raw_response
+        await ws.wait_closed()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, subprotocols=["b"]) as server, connect(
+            url(server), subprotocols=["a", "b"]
+        ) as ws:
+            while "response" not in seen:
+                await asyncio.sleep(0.01)
+            assert seen["response"] == ws.response
+            assert seen["raw"] == ws.raw_response
+            assert ws.response is not None and ws.response.subprotocol == "b"
+            assert ws.request is not None and ws.request.subprotocols == ["a", "b"]
 
     run(main)

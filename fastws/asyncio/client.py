@@ -51,11 +51,11 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union, cast
 from fastws import __version__, _backend
 from fastws.client import ClientConnection as SansIOClientConnection
 from fastws.deflate import DeflateOptions
-from fastws.events import Event, Request, Response
+from fastws.events import Event, Response
 from fastws.exceptions import InvalidHandshake, InvalidHTTP, InvalidURI, ProxyError
 from fastws.urls import WebSocketURI, parse_uri
 
-from .connection import Connection, Trace, _head_of
+from .connection import Connection, Trace
 
 if TYPE_CHECKING:  # imported when used: they cost ~20 ms at import time
     import email.message
@@ -329,29 +329,20 @@ class ClientConnection(Connection):
 
     protocol: SansIOClientConnection
 
-    def __init__(self, protocol: SansIOClientConnection, **kwargs: Any) -> None:
-        super().__init__(protocol, **kwargs)
-        self.request = Request(protocol.uri.resource, protocol.request_headers)
-
     def _sent_handshake(self, data: bytes) -> None:
-        self.raw_request = data
         if self._trace is not None:
-            self._trace("request", data)
+            self._trace("request", self.protocol.raw_request)
 
     def _on_handshake(self, event: Event) -> None:
         assert isinstance(event, Response)
-        self.response = event
-        self.raw_response = _head_of(self._hs_in or b"")
         if self._trace is not None:
-            self._trace("response", self.raw_response)
+            self._trace("response", self.protocol.raw_response)
         self._handshake_done()
 
     def _handshake_failed(self, exc: BaseException | None) -> None:
-        if self._hs_in:
-            self.raw_response = _head_of(self._hs_in)
-            if self._trace is not None:
-                self._trace("response", self.raw_response)
-        self._hs_in = None
+        raw = self.protocol.raw_response
+        if raw and self._trace is not None:
+            self._trace("response", raw)
         super()._handshake_failed(exc)
 
 

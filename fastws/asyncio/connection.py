@@ -74,8 +74,6 @@ Trace = Callable[[str, bytes], None]
 RECV_BUFFER_SIZE = 256 * 1024
 # RFC 6455 §7.4.1: normal closure, going away, no status code.
 _OK_CODES = frozenset({1000, 1001, 1005})
-# How much of the raw handshake is kept for ``raw_response``/``raw_request``.
-_MAX_RAW_HANDSHAKE = 128 * 1024
 
 _OPEN = State.OPEN
 _CLOSING = State.CLOSING
@@ -91,12 +89,6 @@ def _recv_buffer() -> memoryview:
     if view is None:
         view = _local.view = memoryview(bytearray(RECV_BUFFER_SIZE))
     return view
-
-
-def _head_of(raw: Union[bytes, bytearray]) -> bytes:
-    """The HTTP head at the start of ``raw`` (through the blank line), or all of it."""
-    end = raw.find(b"\r\n\r\n")
-    return bytes(raw if end < 0 else raw[: end + 4])
 
 
 def _limits(
@@ -200,18 +192,8 @@ class Connection(asyncio.BufferedProtocol):
         self._transport_closing = False
         self._sent_close = False  # our layer sent a close frame (close(), keepalive)
         self._rcvd_then_sent: bool | None = None
-        # Raw bytes received while CONNECTING (for raw_response / raw_request).
-        self._hs_in: bytearray | None = bytearray()
         self._id: uuid.UUID | None = None
 
-        #: the handshake request (server: the client's; client: ours)
-        self.request: Request | None = None
-        #: the handshake response (client: the server's 101; server: ours)
-        self.response: Response | None = None
-        #: the request head exactly as sent (client) or received (server)
-        self.raw_request = b""
-        #: the response head exactly as received (client) or sent (server)
-        self.raw_response = b""
         #: latency of the last ping answered (seconds; 0 before the first)
         self.latency = 0.0
         self.local_address: Any = None
@@ -230,6 +212,26 @@ class Connection(asyncio.BufferedProtocol):
     def state(self) -> State:
         """CONNECTING, OPEN, CLOSING or CLOSED (RFC 6455 §4, §7)."""
         return self.protocol.state
+
+    @property
+    def request(self) -> Request | None:
+        """The handshake request (server: the client's; client: ours)."""
+        return self.protocol.request
+
+    @property
+    def response(self) -> Response | None:
+        """The 101 response (client: the server's; server: ours), None before."""
+        return self.protocol.response
+
+    @property
+    def raw_request(self) -> bytes:
+        """The request head exactly as sent (client) or received (server)."""
+        return self.protocol.raw_request
+
+    @property
+    def raw_response(self) -> bytes:
+        """The response head exactly as received (client) or sent (server)."""
+        return self.protocol.raw_response
 
     @property
     def subprotocol(self) -> str | None:
@@ -284,9 +286,6 @@ class Connection(asyncio.BufferedProtocol):
 
     def _received(self, data: Union[bytes, memoryview]) -> None:
         protocol = self.protocol
-        raw = self._hs_in
-        if raw is not None and len(raw) < _MAX_RAW_HANDSHAKE:
-            raw += data
         protocol.receive_data(data)
         events = protocol.events()
         if events:
@@ -316,7 +315,6 @@ class Connection(asyncio.BufferedProtocol):
             if events:
                 self._process(events)
         self.protocol.data_to_send()  # nothing can be sent any more
-        self._hs_in = None
         if not self._opened.done():
             self._handshake_failed(exc)
         if not self._lost.done():
@@ -391,7 +389,6 @@ class Connection(asyncio.BufferedProtocol):
         """After I/O outside OPEN: close the transport when CLOSED, arm the close timer."""
         state = self.protocol.state
         if state is _CLOSED:
-            self._hs_in = None
             if not self._transport_closing:
                 self._transport_closing = True
                 self.transport.close()
@@ -442,7 +439,6 @@ class Connection(asyncio.BufferedProtocol):
 
     def _handshake_done(self) -> None:
         """The connection is OPEN: start keepalive, wake the opener."""
-        self._hs_in = None
         if not self._opened.done():
             self._opened.set_result(None)
         if self.ping_interval is not None and self.ping_interval > 0:

@@ -11,10 +11,13 @@
 
 Each accepted TCP connection gets a :class:`ServerConnection` (an
 ``asyncio.BufferedProtocol``, see :mod:`fastws.asyncio.connection`). The
-request is validated by the sans-IO core (400/403/426/431 answers with a
-short text body, see :mod:`fastws.server`); then ``process_request`` may
-refuse or answer it (plain HTTP, e.g. a health check), otherwise the 101 is
-sent and ``handler(ws)`` runs in its own task. When the handler returns the
+request is parsed and validated by the sans-IO core (see
+:mod:`fastws.server`): a malformed or oversized head gets 400/431 at once.
+``process_request``, when given, then sees every well-formed request -- a
+valid upgrade or not (plain HTTP such as a health check: the core's
+``report_refused``, ``request.refusal`` set) -- and may answer it; otherwise
+the core's refusal goes out (400/403/426 with a short text body), or the 101
+is sent and ``handler(ws)`` runs in its own task. When the handler returns the
 connection is closed with 1000; when it raises, the error is logged on the
 ``fastws.server`` logger and the connection closed with 1011 (internal
 error) -- the server keeps serving.
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import http as _http
 import inspect
 import logging
 import re
@@ -38,15 +40,15 @@ import sys
 from collections.abc import Awaitable, Generator, Sequence
 from typing import Any, Callable, Optional, Union
 
-from fastws import __version__, _backend
+from fastws import __version__
 from fastws.deflate import DeflateOptions
-from fastws.events import Event, Request, Response
-from fastws.exceptions import ConnectionClosed, InvalidHandshake, InvalidHTTP
-from fastws.protocol import State, check_header
+from fastws.events import Event, Request
+from fastws.exceptions import ConnectionClosed
+from fastws.protocol import State
 from fastws.server import Reject
 from fastws.server import ServerConnection as SansIOServerConnection
 
-from .connection import Connection, _head_of
+from .connection import Connection
 
 __all__ = ["serve", "unix_serve", "Server", "ServerConnection", "Reject", "SERVER"]
 
@@ -114,7 +116,9 @@ class ServerConnection(Connection):
     """The server side of a WebSocket connection (see :class:`Connection`).
 
     ``request`` is the client's handshake (:class:`fastws.events.Request`:
-    ``target``, ``headers``, ``header(name)``), ``response`` the 101 sent;
+    ``target``, ``headers``, ``header(name)``; in ``process_request``, its
+    ``refusal`` is set for a request that is no valid upgrade), ``response``
+    the 101 sent (:class:`fastws.events.Response`: every header);
     ``raw_request``/``raw_response`` are the heads as received and sent.
     ``server`` is the :class:`Server`.
     """
@@ -126,7 +130,6 @@ class ServerConnection(Connection):
         self.server = server
         self._open_handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
-        self._holding = False  # a refused request waits for process_request
 
     def respond(self, status: int, text: str) -> Reject:
         """A plain-text answer for ``process_request`` (as in websockets)."""
@@ -143,9 +146,8 @@ class ServerConnection(Connection):
 
     def _open_timed_out(self) -> None:
         self._open_handle = None
-        if (self.protocol.state is _CONNECTING or self._holding) and not self._transport_closing:
+        if self.protocol.state is _CONNECTING and not self._transport_closing:
             self.logger.debug("%s: opening handshake timed out", self)
-            self._holding = False
             self._transport_closing = True
             self.transport.abort()
 
@@ -155,13 +157,13 @@ class ServerConnection(Connection):
             self._open_handle = None
 
     def _on_handshake(self, event: Event) -> None:
+        """The request: a valid upgrade, or -- only when there is a
+        ``process_request`` (the core's ``report_refused``) -- a plain HTTP
+        request the core would refuse, ``event.refusal`` set."""
         assert isinstance(event, Request)
-        self.request = event
-        self.raw_request = _head_of(self._hs_in or b"")
         if self._trace is not None:
-            self._trace("request", self.raw_request)
-        server = self.server
-        if server._process_request is None:
+            self._trace("request", self.protocol.raw_request)
+        if self.server._process_request is None:
             self._answer(None)
             if self.protocol.state is _OPEN:
                 self._start(self._handle())
@@ -170,96 +172,25 @@ class ServerConnection(Connection):
 
     def _handshake_failed(self, exc: BaseException | None) -> None:
         protocol = self.protocol
-        # A refusal by the core (400, 403, 426, 431), written here to trace it.
+        # A refusal queued by the core itself (400, 403, 426, 431...), or
+        # nothing (EOF, timeout, an answer already written by _answer).
         data = protocol.data_to_send()
         error = protocol.error
         if error is not None:
             self.logger.debug("%s: handshake failed: %s", self, error)
-        request = self._plain_request(error) if data else None
-        self._hs_in = None
+        if protocol.request is None and protocol.raw_request and self._trace is not None:
+            self._trace("request", protocol.raw_request)  # refused without a Request event
         super()._handshake_failed(exc)
-        if request is not None:
-            # Valid HTTP but not a valid upgrade (a health check, a bad
-            # origin...): process_request sees it first, as in websockets.
-            self.request = request
-            self._holding = True
-            self._start(self._process_plain(data))  # still under open_timeout
-        else:
-            self._cancel_open_timer()
-            self._write_answer(data)
-
-    def _plain_request(self, error: BaseException | None) -> Request | None:
-        """The request the core refused, when ``process_request`` should see it."""
-        if (
-            self.server._process_request is None
-            or not isinstance(error, InvalidHandshake)
-            or error.status not in (400, 403, 426)
-            or not self._hs_in
-        ):
-            return None
-        try:
-            parsed = _backend.KERNELS.http.parse_request(self._hs_in)
-        except InvalidHTTP:
-            return None
-        if parsed is None:
-            return None
-        head = parsed[0]
-        self.raw_request = _head_of(self._hs_in)
-        if self._trace is not None:
-            self._trace("request", self.raw_request)
-        return Request(head.target, head.headers)
+        self._cancel_open_timer()
+        self._write_answer(data)
 
     def _write_answer(self, data: bytes) -> None:
+        """Write a refusal (the whole response: head and body)."""
         if data:
-            self.raw_response = _head_of(data)
             if self._trace is not None:
                 self._trace("response", data)
             if not self._transport_closing:
                 self.transport.write(data)
-
-    async def _process_plain(self, refusal: bytes) -> None:
-        """``process_request`` for a request that is no valid upgrade: its
-        answer, or the core's refusal when it returns None."""
-        server = self.server
-        assert server._process_request is not None and self.request is not None
-        try:
-            answer = server._process_request(self, self.request)
-            if inspect.isawaitable(answer):
-                answer = await answer
-            reject = _as_reject(answer)
-        except Exception:
-            self.logger.error("process_request failed", exc_info=True)
-            reject = Reject(500, (), "Failed to open a WebSocket connection: internal error.\n")
-        self._cancel_open_timer()
-        if self._holding:
-            self._write_answer(refusal if reject is None else self._http_response(reject))
-        self._holding = False
-        self._check_state()
-
-    def _http_response(self, reject: Reject) -> bytes:
-        """A complete HTTP/1.1 response (RFC 9112 §4, §6.3: Content-Length)."""
-        body = reject.body
-        headers = list(reject.headers)
-        if isinstance(body, str):
-            body = body.encode()
-            if not any(name.lower() == "content-type" for name, _ in headers):
-                headers.append(("Content-Type", "text/plain; charset=utf-8"))
-        headers.append(("Content-Length", str(len(body))))
-        headers.append(("Connection", "close"))
-        headers += self.server._extra_headers
-        try:
-            phrase = _http.HTTPStatus(reject.status).phrase
-        except ValueError:
-            phrase = ""
-        lines = [f"HTTP/1.1 {reject.status} {phrase}".rstrip()]
-        for name, value in headers:
-            check_header(name, value)
-            lines.append(f"{name}: {value}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + bytes(body)
-
-    def _check_state(self) -> None:
-        if not self._holding:
-            super()._check_state()
 
     def _handshake_done(self) -> None:
         self._cancel_open_timer()
@@ -272,32 +203,30 @@ class ServerConnection(Connection):
     # ----------------------------------------------------------- handshake
 
     def _answer(self, answer: Reject | None) -> None:
-        """Accept (101) or refuse the request, write the answer."""
+        """Write the answer to the request: ``answer``, else the 101 for a
+        valid upgrade or the core's refusal (``request.refusal``) for another
+        request."""
         protocol = self.protocol
         try:
-            if answer is None:
-                protocol.accept()
-            else:
+            if answer is not None:
                 protocol.reject(answer.status, answer.headers, answer.body)
+            elif protocol.request is not None and protocol.request.refusal is not None:
+                protocol.refuse()
+            else:
+                protocol.accept()
         except Exception:
             self.logger.error("opening handshake failed", exc_info=True)
             if protocol.state is _CONNECTING:
                 protocol.reject(500, (), "Failed to open a WebSocket connection: internal error.\n")
         data = protocol.data_to_send()
-        head = _head_of(data)
-        self.raw_response = head
-        if self._trace is not None:
-            self._trace("response", data if answer is not None else head)
-        if data and not self._transport_closing:
-            self.transport.write(data)
         if protocol.state is _OPEN:
-            http = _backend.KERNELS.http
-            parsed = http.parse_response(head)
-            headers = [] if parsed is None else parsed[0].headers
-            value = http.get_header(headers, "Sec-WebSocket-Extensions")
-            extensions = http.parse_extensions(value) if value else []
-            self.response = Response(101, headers, protocol.subprotocol, extensions)
+            if self._trace is not None:
+                self._trace("response", protocol.raw_response)
+            if data and not self._transport_closing:
+                self.transport.write(data)
             self._handshake_done()
+        else:
+            self._write_answer(data)
 
     def _start(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = self.loop.create_task(coroutine)
@@ -355,8 +284,7 @@ class ServerConnection(Connection):
             self.protocol.close(1001, "")
             self._flush()
             self._check_state()
-        elif (state is _CONNECTING or self._holding) and not self._transport_closing:
-            self._holding = False
+        elif state is _CONNECTING and not self._transport_closing:
             self._transport_closing = True
             self.transport.abort()
 
@@ -578,6 +506,9 @@ def serve(
             select_subprotocol=select,
             origins=policy,
             auto_accept=False,
+            # process_request sees plain requests too (health checks...), as in
+            # websockets, where it runs before the handshake is validated.
+            report_refused=process_request is not None,
             extra_headers=extra_headers,
             compression=deflate,
             max_message_size=max_message,
