@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import enum
 import os
+import struct
 from typing import Any, Union
 
 from fastws import _backend
@@ -79,9 +80,24 @@ DEFAULT_MAX_HEAD_SIZE = 16384
 DEFAULT_MAX_HEADERS = 128
 _UNLIMITED = (1 << 63) - 1
 _MASK_POOL = 1024  # bytes of os.urandom drawn at once: 256 masking keys
+# A whole, uncompressed message a server sends whose payload is an exact
+# ``bytes`` of at least this size is queued beside its frame header instead of
+# being copied into one frame (the I/O layer writes both with writelines).
+_SPLIT_MIN = 65536
+_HEAD16 = struct.Struct("!BBH").pack
+_HEAD64 = struct.Struct("!BBQ").pack
 
 # RFC 9110 §5.6.2 token characters.
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _unmasked_header(opcode: int, length: int) -> bytes:
+    """The header of an unmasked final frame without RSV bits, for a payload
+    of ``length`` bytes (``length`` > 125): RFC 6455 §5.2 minimal length
+    encoding, 126 + 16-bit length below 65536, else 127 + 64-bit length."""
+    if length < 65536:
+        return _HEAD16(0x80 | opcode, 126, length)
+    return _HEAD64(0x80 | opcode, 127, length)
 
 
 def _is_token(value: str) -> bool:
@@ -333,6 +349,15 @@ class Connection:
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
 
+    def data_to_send_list(self) -> list[bytes]:
+        """The same bytes as :meth:`data_to_send`, as a list of buffers (``[]``
+        if none): a large payload is its own item, not copied, so the I/O
+        layer can pass the list to ``transport.writelines``. The list is the
+        caller's."""
+        out = self._out
+        self._out = []
+        return out
+
     # ---------------------------------------------------------------- sending
 
     def _send_frame(self, opcode: int, payload: BytesLike, fin: bool = True, rsv: int = 0) -> None:
@@ -402,6 +427,11 @@ class Connection:
                 self._out.append(
                     self._build_frame(OP_TEXT, payload, True, 0, self._mask_pool[pos : pos + 4])
                 )
+            elif type(payload) is bytes and len(payload) >= _SPLIT_MIN:
+                # Immutable and large: header and payload as two buffers (no copy).
+                out = self._out
+                out.append(_unmasked_header(OP_TEXT, len(payload)))
+                out.append(payload)
             else:
                 self._out.append(self._build_frame(OP_TEXT, payload))
             return
@@ -424,6 +454,10 @@ class Connection:
                 self._out.append(
                     self._build_frame(OP_BINARY, data, True, 0, self._mask_pool[pos : pos + 4])
                 )
+            elif type(data) is bytes and len(data) >= _SPLIT_MIN:
+                out = self._out  # as in send_text: header and payload, no copy
+                out.append(_unmasked_header(OP_BINARY, len(data)))
+                out.append(data)
             else:
                 self._out.append(self._build_frame(OP_BINARY, data))
             return

@@ -115,6 +115,30 @@ def _recv_buffer() -> memoryview:
     return view
 
 
+# asyncio's default ``WriteTransport.writelines`` joins the buffers (a copy of
+# a large payload); transports that send them as they are override it (uvloop,
+# the TLS transport, the socket transport from Python 3.12).
+_JOINING_WRITELINES = asyncio.WriteTransport.writelines
+# On such a transport with an empty write buffer each ``write`` is a send(2):
+# below this total size one joined write (a copy) is cheaper than two sends.
+_JOIN_MAX = 512 * 1024
+
+
+def _writelines(transport: asyncio.WriteTransport, out: list[bytes]) -> None:
+    """Write a frame header and its large payload (``data_to_send_list``)
+    without copying the payload when that pays: ``writelines`` when the
+    transport keeps the buffers apart; else one ``write`` each (appended to
+    the write buffer, or one send(2) each when it is empty), or one joined
+    ``write`` when the buffer is empty and the total is under ``_JOIN_MAX``."""
+    if type(transport).writelines is not _JOINING_WRITELINES:
+        transport.writelines(out)
+    elif transport.get_write_buffer_size() == 0 and sum(map(len, out)) < _JOIN_MAX:
+        transport.write(b"".join(out))
+    else:
+        for data in out:
+            transport.write(data)
+
+
 class FastWSProtocol(asyncio.BufferedProtocol):
     """uvicorn WebSocket protocol backed by :class:`fastws.server.ServerConnection`.
 
@@ -221,9 +245,12 @@ class FastWSProtocol(asyncio.BufferedProtocol):
         events = conn.events()
         if events:
             self._handle_events(events)
-        out = conn.data_to_send()
+        out = conn.data_to_send_list()
         if out:
-            self.transport.write(out)
+            if len(out) == 1:
+                self.transport.write(out[0])
+            else:
+                _writelines(self.transport, out)
         if conn.state is _CLOSED:
             self._transport_close()
 
@@ -524,7 +551,11 @@ class FastWSProtocol(asyncio.BufferedProtocol):
                         conn.send_text(text)
                 except InvalidState:
                     raise ClientDisconnected() from None
-                self.transport.write(conn.data_to_send())
+                out = conn.data_to_send_list()
+                if len(out) == 1:
+                    self.transport.write(out[0])
+                else:
+                    _writelines(self.transport, out)  # a large payload: header, payload
                 return
             if kind != "websocket.close":
                 raise RuntimeError(

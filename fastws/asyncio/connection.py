@@ -19,7 +19,11 @@ Receiving
 Sending
     ``send`` frames the message with the sans-IO core and writes it at once.
     Everything the core queues while processing one read (pongs, the close
-    echo) is written with a single ``transport.write``.
+    echo) is written with a single ``transport.write``. A server's large
+    ``bytes``/``str`` message (64 KiB or more, uncompressed) is not copied
+    into its frame: header and payload go to ``transport.writelines``
+    (``data_to_send_list``), which uvloop (and asyncio from Python 3.12)
+    sends without joining them.
 
 Flow control (both directions)
     Reading pauses when ``max_queue`` messages wait to be received and resumes
@@ -78,6 +82,30 @@ _OK_CODES = frozenset({1000, 1001, 1005})
 _OPEN = State.OPEN
 _CLOSING = State.CLOSING
 _CLOSED = State.CLOSED
+
+
+# asyncio's default ``WriteTransport.writelines`` joins the buffers (a copy of
+# a large payload); transports that send them as they are override it (uvloop,
+# the TLS transport, the socket transport from Python 3.12).
+_JOINING_WRITELINES = asyncio.WriteTransport.writelines
+# On such a transport with an empty write buffer each ``write`` is a send(2):
+# below this total size one joined write (a copy) is cheaper than two sends.
+_JOIN_MAX = 512 * 1024
+
+
+def _writelines(transport: asyncio.WriteTransport, out: list[bytes]) -> None:
+    """Write a frame header and its large payload (``data_to_send_list``)
+    without copying the payload when that pays: ``writelines`` when the
+    transport keeps the buffers apart; else one ``write`` each (appended to
+    the write buffer, or one send(2) each when it is empty), or one joined
+    ``write`` when the buffer is empty and the total is under ``_JOIN_MAX``."""
+    if type(transport).writelines is not _JOINING_WRITELINES:
+        transport.writelines(out)
+    elif transport.get_write_buffer_size() == 0 and sum(map(len, out)) < _JOIN_MAX:
+        transport.write(b"".join(out))
+    else:
+        for data in out:
+            transport.write(data)
 _CONNECTING = State.CONNECTING
 
 _local = threading.local()
@@ -290,9 +318,12 @@ class Connection(asyncio.BufferedProtocol):
         events = protocol.events()
         if events:
             self._process(events)
-        out = protocol.data_to_send()
+        out = protocol.data_to_send_list()
         if out:
-            self.transport.write(out)
+            if len(out) == 1:
+                self.transport.write(out[0])
+            else:
+                _writelines(self.transport, out)
         if protocol.state is not _OPEN:
             self._check_state()
 
@@ -543,9 +574,12 @@ class Connection(asyncio.BufferedProtocol):
                 raise TypeError("data must be str, bytes-like, an iterable or an async iterable")
         except InvalidState:
             raise await self._wait_closed_error() from None
-        data = protocol.data_to_send()
-        if data:
-            self.transport.write(data)
+        out = protocol.data_to_send_list()
+        if out:
+            if len(out) == 1:
+                self.transport.write(out[0])
+            else:
+                _writelines(self.transport, out)
         if self._write_paused:
             await self._drain()
 
@@ -619,9 +653,12 @@ class Connection(asyncio.BufferedProtocol):
             done.set_result(None)
 
     def _flush(self) -> None:
-        data = self.protocol.data_to_send()
-        if data and not self._transport_closing:
-            self.transport.write(data)
+        out = self.protocol.data_to_send_list()
+        if out and not self._transport_closing:
+            if len(out) == 1:
+                self.transport.write(out[0])
+            else:
+                _writelines(self.transport, out)
 
     async def _flush_and_drain(self) -> None:
         self._flush()
