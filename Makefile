@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
-.PHONY: all venv build dev test test-c test-pure wheel wheel-test bench bench-e2e lint typecheck demo clean
+.PHONY: all venv build dev test test-c test-pure wheel wheel-test bench bench-e2e lint typecheck demo clean asan-test fuzz
 
 all: test
 
@@ -52,6 +52,7 @@ bench: build
 		--benchmark-min-time=0.05 --benchmark-max-time=0.5 --benchmark-warmup=on \
 		--benchmark-json=bench/results/kernels.json $(PYTEST_ARGS)
 	$(PY) bench/report.py bench/results/kernels.json --markdown bench/results/kernels.md
+	$(MAKE) bench-e2e
 
 # End-to-end: echo servers and clients against the peers, TCP/TLS, both loops,
 # uvicorn, compression, memory -> bench/results/e2e.{md,json,png} (~10 min;
@@ -80,6 +81,22 @@ demo: build
 	status=$$?; \
 	echo; echo '$$ kill -INT %1'; kill -INT $$pid; wait $$pid; \
 	echo "fastws serve stopped (exit status $$?)"; exit $$status
+
+# Memory safety of the C kernels (tools/sanitize.py; GCC on Linux). `asan-test`
+# builds them with ASan+UBSan into build/asan/ (the in-place build is untouched)
+# and runs the kernel tests and the fuzz seeds under the sanitizer runtime.
+# `fuzz` runs each atheris target in tests/fuzz/ for FUZZ_SECONDS, one at a time
+# (FUZZ_TARGETS=frames,http,... picks some; failing inputs: build/fuzz/artifacts/).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+asan-test: $(PY)
+	$(PY) -c "import pytest, hypothesis" 2>/dev/null || $(PIP) install "pytest>=8" "hypothesis>=6.100"
+	$(PY) tools/sanitize.py test $(PYTEST_ARGS)
+
+fuzz: $(PY)
+	$(PY) -c "import atheris" 2>/dev/null || $(PIP) install atheris
+	$(PY) tools/sanitize.py fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint: dev
 	$(VENV)/bin/ruff check fastws fastws_c tests bench setup.py

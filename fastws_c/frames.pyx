@@ -10,10 +10,15 @@ buffer in place with a cursor over ``const unsigned char*``; each payload
 becomes one ``bytes`` object allocated at its final size and filled in one
 pass, unmasking straight from the input (RFC 6455 5.3).  Only an incomplete
 tail is kept between calls: up to 13 bytes of a header, or the payload of the
-current frame, preallocated at its exact size and filled (and unmasked with
-the right key phase) as the chunks arrive, so a large frame arriving in many
-small chunks costs one copy.  Copies of 1 MiB or more run with the GIL
-released.
+current frame, filled (and unmasked with the right key phase) as the chunks
+arrive.  That buffer is preallocated at the frame's exact size up to 16 MiB,
+so such a frame arriving in many small chunks costs one copy; a longer frame
+starts with 16 MiB (or what is at hand) and grows geometrically with the
+bytes actually received, so a header alone never makes the parser allocate
+more than that of what the peer merely announces.  Copies of 1 MiB or more
+run with the GIL released.
+
+Private test hooks: ``_xor_for_test(...)``, ``_prealloc_max([n])``.
 """
 
 cimport cython
@@ -142,6 +147,10 @@ OP_PONG = 10
 cdef enum:
     NOGIL_MIN = 1 << 20
     REPR_PAYLOAD = 64
+
+# The most a pending payload buffer is allocated ahead of the data (a frame up
+# to this size gets its exact final size at once); see _prealloc_max().
+cdef Py_ssize_t _PREALLOC_MAX = 16 << 20
 
 cdef str _MSB_MESSAGE = "64-bit payload length has its most significant bit set"
 cdef object _MAX_LIMIT = (1 << 63) - 1
@@ -456,9 +465,11 @@ cdef class FrameParser:
     cdef unsigned char _head[14]
     cdef Py_ssize_t _head_len
     # The frame whose payload is being received (``_payload`` is not None):
-    # its preallocated payload, how much of it is filled, and its fields.
+    # the buffer of its payload (``_length`` bytes once complete, fewer while
+    # it grows), how much of it is filled, and its fields.
     cdef bytes _payload
     cdef Py_ssize_t _filled
+    cdef Py_ssize_t _length
     cdef int _opcode
     cdef int _rsv
     cdef bint _fin
@@ -543,6 +554,7 @@ cdef class FrameParser:
         cdef uint64_t length = second & 0x7F
         cdef const unsigned char *key = NULL
         cdef bytes payload
+        cdef Py_ssize_t capacity
         if length == 126:
             length = (<uint64_t>h[2] << 8) | h[3]
         elif length == 127:
@@ -555,15 +567,22 @@ cdef class FrameParser:
         if second & 0x80:
             key = h + size - 4
         # length <= max_frame_size < 2**63 from here on.
-        payload = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>length)
         if length <= <uint64_t>avail:
+            payload = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>length)
             _xor_copy(<unsigned char *>PyBytes_AS_STRING(payload), p, <Py_ssize_t>length, key, 0)
             frames.append(_new_frame(first & 0x0F, payload, first >> 7, (first >> 4) & 7))
             return <Py_ssize_t>length
-        # Only part of the payload is here: keep it, wait for the rest.
+        # Only part of the payload is here: keep it, wait for the rest.  The
+        # buffer gets the announced size only up to _PREALLOC_MAX (avail < length).
+        if length <= <uint64_t>_PREALLOC_MAX:
+            capacity = <Py_ssize_t>length
+        else:
+            capacity = avail if avail > _PREALLOC_MAX else _PREALLOC_MAX
+        payload = PyBytes_FromStringAndSize(NULL, capacity)
         _xor_copy(<unsigned char *>PyBytes_AS_STRING(payload), p, avail, key, 0)
         self._payload = payload
         self._filled = avail
+        self._length = <Py_ssize_t>length
         self._opcode = first & 0x0F
         self._fin = first >> 7
         self._rsv = (first >> 4) & 7
@@ -571,6 +590,22 @@ cdef class FrameParser:
         if key != NULL:
             memcpy(self._key, key, 4)
         return avail
+
+    @cython.final
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        """Enlarge the pending payload buffer to hold at least ``need`` bytes
+        (``need <= _length``): doubled, capped at the frame's length.  On
+        MemoryError the state is unchanged (nothing of the chunk consumed)."""
+        cdef Py_ssize_t capacity = PyBytes_GET_SIZE(self._payload)
+        cdef bytes bigger
+        capacity = self._length if capacity > self._length // 2 else capacity * 2
+        if capacity < need:
+            capacity = need
+        bigger = PyBytes_FromStringAndSize(NULL, capacity)
+        _xor_copy(<unsigned char *>PyBytes_AS_STRING(bigger),
+                  <const unsigned char *>PyBytes_AS_STRING(self._payload), self._filled, NULL, 0)
+        self._payload = bigger
+        return 0
 
     @cython.final
     cdef list _fail(self, list frames):
@@ -589,11 +624,13 @@ cdef class FrameParser:
         cdef bytes payload
         if self._payload is not None:
             # The rest of a payload that began in an earlier chunk.
-            payload = self._payload
-            total = PyBytes_GET_SIZE(payload)
+            total = self._length
             take = total - self._filled
             if take > n:
                 take = n
+            if self._filled + take > PyBytes_GET_SIZE(self._payload):
+                self._grow(self._filled + take)
+            payload = self._payload
             _xor_copy(<unsigned char *>PyBytes_AS_STRING(payload) + self._filled, p, take,
                       self._key if self._masked else NULL, <size_t>self._filled & 3)
             self._filled += take
@@ -651,6 +688,18 @@ cdef class FrameParser:
             return self._feed(<const unsigned char *>view.buf, view.len)
         finally:
             PyBuffer_Release(&view)
+
+
+def _prealloc_max(n=None):
+    """Test hook: the most a pending payload buffer is allocated ahead of the
+    data (default 16 MiB); with ``n`` (>= 1), set it.  Returns the old value."""
+    global _PREALLOC_MAX
+    cdef Py_ssize_t old = _PREALLOC_MAX
+    if n is not None:
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        _PREALLOC_MAX = n
+    return old
 
 
 def _xor_for_test(data, key, phase=0, scalar=False):

@@ -850,6 +850,24 @@ def test_large_payload_whole_and_unmasked(backend: Any, big_payload: tuple[bytes
     assert frame.payload == payload
 
 
+@pytest.mark.parametrize("length", [(1 << 33) + 1, 1 << 40, (1 << 63) - 1])
+@pytest.mark.parametrize("key", [None, KEY])
+def test_announced_length_is_not_allocated_up_front(
+    backend: Any, length: int, key: bytes | None
+) -> None:
+    # Regression (found by tests/fuzz/fuzz_frames.py): with no effective
+    # limit the compiled parser allocated the whole announced payload when
+    # the 10-byte header arrived -- MemoryError from a header alone (which
+    # escaped Connection.receive_data), or gigabytes reserved -- where the
+    # pure parser just waits for the data.  Both must buffer what arrives.
+    parser = parser_of(backend, mask_expected=key is not None, max_frame_size=(1 << 63) - 1)
+    head = encode(2, b"", key=key, length=length)
+    assert parser.feed(head) == []
+    assert parser.feed(head[:3] * 1000) == []
+    assert parser.feed(b"") == []
+    assert parser.error is None
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7])
 def test_masked_payload_phases(backend: Any, chunk: int) -> None:
     # every key phase at every chunk boundary
@@ -1051,3 +1069,32 @@ def test_c_only_xor_kernels(c_frames: Any) -> None:
                 assert c_frames._xor_for_test(data[:n], key, phase, True) == expected, (n, phase)
     with pytest.raises(ValueError):
         c_frames._xor_for_test(b"", b"abc")
+
+
+@pytest.mark.parametrize("key", [None, b"\x9a\xbc\xde\xf1"])
+@pytest.mark.parametrize("cap", [1, 3, 1000])
+def test_c_only_pending_payload_grows(c_frames: Any, key: bytes | None, cap: int) -> None:
+    # A frame longer than what the compiled parser allocates ahead of the
+    # data (16 MiB by default, lowered here) starts with that much, or with
+    # what is at hand, and grows as the payload arrives: every growth step
+    # keeps the bytes and the key phase, whatever the chunking.
+    payload = os.urandom(20_003)
+    wire = encode(2, payload, key=key) + encode(10, b"pong", key=key)
+    old = c_frames._prealloc_max(cap)
+    try:
+        assert c_frames._prealloc_max() == cap
+        for first in (1, 9, 500, 1001, 15_000):
+            for chunk in (1, 7, 999, 1001, 4096, 65_537):
+                parser = c_frames.FrameParser(mask_expected=key is not None, max_frame_size=1 << 40)
+                frames = list(parser.feed(wire[:first]))
+                for i in range(first, len(wire), chunk):
+                    frames.extend(parser.feed(memoryview(wire)[i : i + chunk]))
+                assert [as_tuple(f) for f in frames] == [
+                    (2, payload, True, 0),
+                    (10, b"pong", True, 0),
+                ], (first, chunk)
+    finally:
+        c_frames._prealloc_max(old)
+    assert c_frames._prealloc_max() == old == 16 << 20
+    with pytest.raises(ValueError):
+        c_frames._prealloc_max(0)
