@@ -56,7 +56,6 @@ import asyncio
 import collections
 import logging
 import os
-import threading
 from typing import Any, Literal, cast
 from urllib.parse import unquote
 
@@ -72,6 +71,7 @@ from uvicorn.protocols.utils import (
 )
 from uvicorn.server import ServerState
 
+from fastws.asyncio.connection import _recv_buffer, _writelines
 from fastws.deflate import DeflateOptions
 from fastws.events import Binary, Close, Closed, Pong, Request, Text
 from fastws.exceptions import InvalidState
@@ -100,43 +100,6 @@ def _message(kind: str) -> str:
     )
 
 
-#: size of the receive buffer the connections of a thread share (bytes)
-RECV_BUFFER_SIZE = 256 * 1024
-_local = threading.local()
-
-
-def _recv_buffer() -> memoryview:
-    """The receive buffer of this thread. Transports call ``get_buffer``, read
-    into it and call ``buffer_updated`` without yielding, and the sans-IO core
-    copies what it keeps, so every connection of the thread can share it."""
-    view: memoryview | None = getattr(_local, "view", None)
-    if view is None:
-        view = _local.view = memoryview(bytearray(RECV_BUFFER_SIZE))
-    return view
-
-
-# asyncio's default ``WriteTransport.writelines`` joins the buffers (a copy of
-# a large payload); transports that send them as they are override it (uvloop,
-# the TLS transport, the socket transport from Python 3.12).
-_JOINING_WRITELINES = asyncio.WriteTransport.writelines
-# On such a transport with an empty write buffer each ``write`` is a send(2):
-# below this total size one joined write (a copy) is cheaper than two sends.
-_JOIN_MAX = 512 * 1024
-
-
-def _writelines(transport: asyncio.WriteTransport, out: list[bytes]) -> None:
-    """Write a frame header and its large payload (``data_to_send_list``)
-    without copying the payload when that pays: ``writelines`` when the
-    transport keeps the buffers apart; else one ``write`` each (appended to
-    the write buffer, or one send(2) each when it is empty), or one joined
-    ``write`` when the buffer is empty and the total is under ``_JOIN_MAX``."""
-    if type(transport).writelines is not _JOINING_WRITELINES:
-        transport.writelines(out)
-    elif transport.get_write_buffer_size() == 0 and sum(map(len, out)) < _JOIN_MAX:
-        transport.write(b"".join(out))
-    else:
-        for data in out:
-            transport.write(data)
 
 
 class FastWSProtocol(asyncio.BufferedProtocol):

@@ -81,17 +81,13 @@ def _frame(size: int) -> list[bytes]:
     return [b"\x82\x7f" + size.to_bytes(8, "big"), payload]
 
 
-@pytest.mark.parametrize("module", ["asyncio", "uvicorn"])
-def test_writelines_helper(use_backend: str, module: str) -> None:
+def test_writelines_helper(use_backend: str) -> None:
     """Header and payload reach the transport as queued: ``writelines`` on a
     transport that keeps them apart; on one whose ``writelines`` joins, one
     ``write`` each (payload not copied) unless the write buffer is empty and
-    the frame small, when one joined ``write`` saves a send(2)."""
-    if module == "uvicorn":
-        pytest.importorskip("uvicorn")
-        from fastws.uvicorn import _JOIN_MAX, _writelines
-    else:
-        from fastws.asyncio.connection import _JOIN_MAX, _writelines
+    the frame small, when one joined ``write`` saves a send(2). (The uvicorn
+    protocol writes through this same helper.)"""
+    from fastws.asyncio.connection import _JOIN_MAX, _writelines
     for size in (_SPLIT_MIN, 2 << 20):
         for buffered in (0, 1):
             out = _frame(size)
