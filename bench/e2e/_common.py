@@ -189,3 +189,33 @@ def payloads(mode: Mode) -> list[bytes]:
         ]
         out.append(json.dumps({"seq": i, "channel": "market-data", "data": records}).encode())
     return out
+
+
+async def _echo(ws: Any) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+def run_websockets_style_server(serve: Callable[..., Any], doc: str) -> None:
+    """An echo server for a library whose ``serve(handler, host, port, ...)``
+    follows websockets' asyncio API (fastws and websockets both do): the same
+    handler and options for both, so only the library differs."""
+    args = parse_args(doc)
+
+    async def start() -> tuple[int, Stopper]:
+        server = await serve(
+            _echo,
+            args.host,
+            args.port,
+            ssl=server_ssl(args.tls),
+            compression="deflate" if args.compression else None,
+            max_size=MAX_SIZE,
+        )
+
+        async def stop() -> None:
+            server.close()
+            await server.wait_closed()
+
+        return server.sockets[0].getsockname()[1], stop
+
+    run(lambda: serve_until_stopped(start), args.loop)

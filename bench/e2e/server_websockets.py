@@ -5,37 +5,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from _common import MAX_SIZE, parse_args, run, serve_until_stopped, server_ssl
-
-
-async def echo(ws: Any) -> None:
-    async for message in ws:
-        await ws.send(message)
+from _common import run_websockets_style_server
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
     from websockets.asyncio.server import serve
 
-    async def start() -> Any:
-        server = await serve(
-            echo,
-            args.host,
-            args.port,
-            ssl=server_ssl(args.tls),
-            compression="deflate" if args.compression else None,
-            max_size=MAX_SIZE,
-        )
-
-        async def stop() -> None:
-            server.close()
-            await server.wait_closed()
-
-        return server.sockets[0].getsockname()[1], stop
-
-    run(lambda: serve_until_stopped(start), args.loop)
+    run_websockets_style_server(serve, __doc__ or "")
 
 
 if __name__ == "__main__":
