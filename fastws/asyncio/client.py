@@ -56,6 +56,7 @@ from fastws.exceptions import InvalidHandshake, InvalidHTTP, InvalidURI, ProxyEr
 from fastws.urls import WebSocketURI, parse_uri
 
 from .connection import Connection, Trace
+from .listener import Listener
 
 if TYPE_CHECKING:  # imported when used: they cost ~20 ms at import time
     import email.message
@@ -396,6 +397,10 @@ class connect:
         exactly as written or read: ``"proxy-request"``,
         ``"proxy-response"``, ``"request"``, ``"response"`` (once per
         redirect hop) -- what ``curl -v`` shows.
+    Callbacks
+        ``listener``: a :class:`~fastws.asyncio.Listener` that receives
+        ``on_open``, every message (``on_message``) and ``on_close``
+        instead of ``recv`` (see :mod:`fastws.asyncio.listener`).
 
     ``unix=True, path=...`` connects to a Unix socket; other keyword
     arguments go to :meth:`asyncio.loop.create_connection` (``local_addr``,
@@ -428,9 +433,11 @@ class connect:
         max_head_size: int = 16384,
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
         trace: Trace | None = None,
+        listener: Listener | None = None,
         **kwargs: Any,
     ) -> None:
         self.uri = uri
+        self._listener = listener
         ws_uri = parse_uri(uri)
         if not ws_uri.secure and ssl not in (None, False):
             raise ValueError("ssl argument is incompatible with a ws:// URI")
@@ -590,6 +597,7 @@ class connect:
         )
         uri = protocol.uri
         ws = ClientConnection(protocol, **self._connection_options)
+        ws._listener = self._listener
         try:
             await self._open_transport(ws, uri)
             self._stage = f"waiting for the handshake response of {_target(uri.host, uri.port)}"

@@ -65,6 +65,8 @@ from fastws.exceptions import (
 from fastws.protocol import Connection as SansIOConnection
 from fastws.protocol import State
 
+from .listener import Listener
+
 __all__ = ["Connection", "Data", "DataLike", "Trace", "RECV_BUFFER_SIZE"]
 
 #: A received message: ``str`` for text, ``bytes`` for binary (RFC 6455 §5.6).
@@ -221,6 +223,12 @@ class Connection(asyncio.BufferedProtocol):
         self._sent_close = False  # our layer sent a close frame (close(), keepalive)
         self._rcvd_then_sent: bool | None = None
         self._id: uuid.UUID | None = None
+        # Callback mode (fastws.asyncio.listener): the listener, or what makes
+        # it when the connection opens (a server's factory); while a read is
+        # dispatched, send_nowait leaves the writing to _received (one write).
+        self._listener: Listener | None = None
+        self._listener_factory: Callable[[], Listener] | None = None
+        self._dispatching = False
 
         #: latency of the last ping answered (seconds; 0 before the first)
         self.latency = 0.0
@@ -317,7 +325,11 @@ class Connection(asyncio.BufferedProtocol):
         protocol.receive_data(data)
         events = protocol.events()
         if events:
-            self._process(events)
+            self._dispatching = True
+            try:
+                self._process(events)
+            finally:
+                self._dispatching = False
         out = protocol.data_to_send_list()
         if out:
             if len(out) == 1:
@@ -365,10 +377,19 @@ class Connection(asyncio.BufferedProtocol):
                     future.exception()  # an ignored ping is not an unretrieved error
             self._pings.clear()
         self._connection_ended()
+        listener = self._listener
+        if listener is not None and self._opened.done() and not self._opened.exception():
+            self._listener = None  # on_close is called once
+            try:
+                listener.on_close(self)
+            except Exception:
+                self.logger.error("listener on_close failed", exc_info=True)
 
     def pause_writing(self) -> None:
         """The transport's write buffer is over ``write_limit``: ``send`` waits."""
         self._write_paused = True
+        if self._listener is not None:
+            self._call_listener("on_write_paused")
 
     def resume_writing(self) -> None:
         """The write buffer drained to the low-water mark: wake ``send``."""
@@ -376,11 +397,13 @@ class Connection(asyncio.BufferedProtocol):
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        if self._listener is not None:
+            self._call_listener("on_write_resumed")
 
     # ------------------------------------------------------- event dispatch
 
     def _process(self, events: list[Event]) -> None:
-        """Dispatch the core's events; messages go to the queue."""
+        """Dispatch the core's events; messages go to the queue, or to the listener."""
         messages = self._messages
         queued = False
         while events:
@@ -388,8 +411,15 @@ class Connection(asyncio.BufferedProtocol):
             for event in events:
                 kind = type(event)
                 if kind is Text or kind is Binary:
-                    messages.append(event.data)  # type: ignore[union-attr]
-                    queued = True
+                    listener = self._listener
+                    if listener is None:
+                        messages.append(event.data)  # type: ignore[union-attr]
+                        queued = True
+                    else:
+                        try:
+                            listener.on_message(self, event.data)  # type: ignore[union-attr]
+                        except Exception:
+                            self._listener_failed("on_message")
                 elif kind is Pong:
                     self._on_pong(event.data)  # type: ignore[union-attr,arg-type]
                 elif kind is Ping:
@@ -469,11 +499,39 @@ class Connection(asyncio.BufferedProtocol):
         self._opened.exception()  # retrieved by the caller, if anyone waits
 
     def _handshake_done(self) -> None:
-        """The connection is OPEN: start keepalive, wake the opener."""
+        """The connection is OPEN: start keepalive, wake the opener, open the listener."""
         if not self._opened.done():
             self._opened.set_result(None)
         if self.ping_interval is not None and self.ping_interval > 0:
             self._keepalive_handle = self.loop.call_later(self.ping_interval, self._keepalive)
+        factory = self._listener_factory
+        if factory is not None:
+            self._listener_factory = None
+            try:
+                self._listener = factory()
+            except Exception:
+                self._listener_failed("the listener factory")
+                return
+        if self._listener is not None:
+            self._call_listener("on_open")
+
+    # ------------------------------------------------------------- listener
+
+    def _call_listener(self, name: str) -> None:
+        """Call ``listener.name(self)``; an exception closes with 1011."""
+        listener = self._listener
+        if listener is None:
+            return
+        try:
+            getattr(listener, name)(self)
+        except Exception:
+            self._listener_failed(name)
+
+    def _listener_failed(self, where: str) -> None:
+        """A callback raised: log it, close with 1011 (internal error)."""
+        self.logger.error("listener %s failed", where, exc_info=True)
+        if self.protocol.state is _OPEN:
+            self.close_nowait(1011)
 
     def _connection_ended(self) -> None:
         """Hook: after ``connection_lost`` (the server forgets the connection)."""
@@ -492,6 +550,8 @@ class Connection(asyncio.BufferedProtocol):
         already waiting in ``recv``. Cancelling ``recv`` loses nothing.
         """
         messages = self._messages
+        if self._listener is not None:
+            raise InvalidState("messages go to the listener of this connection")
         while not messages:
             if self._lost.done():
                 raise self._closed_error()
@@ -582,6 +642,50 @@ class Connection(asyncio.BufferedProtocol):
                 _writelines(self.transport, out)
         if self._write_paused:
             await self._drain()
+
+    def send_nowait(self, message: DataLike, *, text: bool | None = None) -> None:
+        """Send a message now, without waiting (for :class:`~fastws.asyncio.Listener`
+        callbacks, or any code that must not await).
+
+        ``str`` goes as text, bytes-like as binary; ``text`` overrides as in
+        :meth:`send` (no iterables: fragments need :meth:`send`). Never
+        waits: over ``write_limit`` the transport buffers the rest (watch
+        ``on_write_paused``). Called from a listener callback, the frame is
+        written with everything else the same read produced, in one write.
+        Raises :class:`~fastws.exceptions.ConnectionClosed` when the
+        connection is closing or closed, :class:`~fastws.exceptions.ConcurrencyError`
+        while :meth:`send` is sending a fragmented message.
+        """
+        if self._fragmenting is not None:
+            raise ConcurrencyError("a fragmented message is being sent")
+        protocol = self.protocol
+        try:
+            if type(message) is str:
+                if text is False:
+                    protocol.send_binary(message.encode())
+                else:
+                    protocol.send_text(message)
+            elif isinstance(message, (bytes, bytearray, memoryview)):
+                if text:
+                    protocol.send_text(message)
+                else:
+                    protocol.send_binary(message)
+            elif isinstance(message, str):
+                if text is False:
+                    protocol.send_binary(str(message).encode())
+                else:
+                    protocol.send_text(str(message))
+            else:
+                raise TypeError("data must be str or bytes-like")
+        except InvalidState:
+            raise self._closed_error() from None
+        if not self._dispatching:
+            out = protocol.data_to_send_list()
+            if out:
+                if len(out) == 1:
+                    self.transport.write(out[0])
+                else:
+                    _writelines(self.transport, out)
 
     async def _send_fragments(
         self,
@@ -778,6 +882,41 @@ class Connection(asyncio.BufferedProtocol):
             self._check_state()
         if self.transport is not None:
             await asyncio.shield(self._lost)
+
+    def close_nowait(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake without waiting (see :meth:`close`).
+
+        Sends the close frame now (the transport ends when the peer answers,
+        or after ``close_timeout``); ``await ws.wait_closed()`` waits for the
+        end. Idempotent; a no-op once closing."""
+        protocol = self.protocol
+        if protocol.state is _OPEN:
+            if self._fragmenting is not None:
+                code, reason = 1011, "close during fragmented message"
+            protocol.close(code, reason)
+            self._sent_close = True
+            if not self._dispatching:
+                self._flush()
+            self._check_state()
+        elif (protocol.state is _CONNECTING and self.transport is not None
+              and not self._transport_closing):
+            self._transport_closing = True
+            self.transport.abort()
+
+    def pause_reading(self) -> None:
+        """Stop reading from the peer until :meth:`resume_reading` (flow
+        control for listeners; the await API pauses by itself at ``max_queue``)."""
+        if not self._reading_paused:
+            self._reading_paused = True
+            if not self._transport_closing and self.transport is not None:
+                self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read from the peer again after :meth:`pause_reading`."""
+        if self._reading_paused:
+            self._reading_paused = False
+            if not self._transport_closing and self.transport is not None:
+                self.transport.resume_reading()
 
     async def wait_closed(self) -> None:
         """Wait until the connection is closed (the transport ended)."""

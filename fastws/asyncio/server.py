@@ -56,8 +56,11 @@ from fastws.server import Reject
 from fastws.server import ServerConnection as SansIOServerConnection
 
 from .connection import Connection
+from .listener import Listener
 
-__all__ = ["serve", "unix_serve", "Server", "ServerConnection", "Reject", "SERVER"]
+__all__ = [
+    "serve", "unix_serve", "listen", "unix_listen", "Server", "ServerConnection", "Reject", "SERVER"
+]
 
 #: the default ``Server`` header
 SERVER = f"Python/{sys.version_info[0]}.{sys.version_info[1]} fastws/{__version__}"
@@ -172,7 +175,7 @@ class ServerConnection(Connection):
             self._trace("request", self.protocol.raw_request)
         if self.server._process_request is None:
             self._answer(None)
-            if self.protocol.state is _OPEN:
+            if self.protocol.state is _OPEN and self.server._listener_factory is None:
                 self._start(self._handle())
         else:
             self._start(self._process_then_handle())
@@ -262,7 +265,8 @@ class ServerConnection(Connection):
             self._process(events)
         self._flush()
         if self.protocol.state is _OPEN:
-            await self._handle()
+            if server._listener_factory is None:
+                await self._handle()
         else:
             self._check_state()
 
@@ -312,8 +316,10 @@ class Server:
         open_timeout: float | None,
         close_timeout: float | None,
         logger: logging.Logger | logging.LoggerAdapter[Any],
+        listener_factory: Callable[[], Listener] | None = None,
     ) -> None:
         self._handler = handler
+        self._listener_factory = listener_factory
         self._create = create
         self._make_protocol = make_protocol
         self._process_request = process_request
@@ -496,6 +502,7 @@ def serve(
     offered = list(subprotocols or ())
     unix = bool(kwargs.pop("unix", False))
     path = kwargs.pop("path", None)
+    listener_factory = kwargs.pop("_listener_factory", None)
     if kwargs.get("ssl") is not None:
         kwargs.setdefault("ssl_handshake_timeout", open_timeout)
 
@@ -524,6 +531,7 @@ def serve(
             max_headers=max_headers,
         )
         ws = ServerConnection(protocol, server, **options)
+        ws._listener_factory = server._listener_factory
         if trace is not None:
             ws._trace = functools.partial(trace, ws)
         return ws
@@ -545,7 +553,39 @@ def serve(
         open_timeout=open_timeout,
         close_timeout=close_timeout,
         logger=logger,
+        listener_factory=listener_factory,
     )
+
+
+def listen(
+    listener_factory: Callable[[], Listener],
+    host: str | Sequence[str] | None = None,
+    port: int | None = None,
+    **kwargs: Any,
+) -> Server:
+    """Serve WebSocket connections with callbacks instead of a handler coroutine.
+
+    ``listener_factory()`` (a :class:`~fastws.asyncio.Listener` subclass, or
+    any callable returning a listener) is called for every connection once
+    its opening handshake completed; the listener's ``on_message(ws,
+    message)`` then receives each message synchronously and answers with
+    ``ws.send_nowait``. No task per connection, no wake-up per message: the
+    fastest way to serve with fastws (see :mod:`fastws.asyncio.listener`).
+    Every option of :func:`serve` applies (``max_queue`` does not: nothing
+    is queued). Returns the same :class:`Server`.
+    """
+    return serve(_no_handler, host, port, _listener_factory=listener_factory, **kwargs)
+
+
+async def _no_handler(ws: ServerConnection) -> None:  # pragma: no cover - never called
+    raise AssertionError("a listener server runs no handler")
+
+
+def unix_listen(
+    listener_factory: Callable[[], Listener], path: str | None = None, **kwargs: Any
+) -> Server:
+    """:func:`listen` on the Unix socket ``path`` (same options)."""
+    return listen(listener_factory, unix=True, path=path, **kwargs)
 
 
 def unix_serve(handler: Handler, path: str | None = None, **kwargs: Any) -> Server:
