@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import pytest
-from asyncio_helpers import LOOPS, _no_proxy_environment, port_of, run  # noqa: F401
+from asyncio_helpers import LOOPS, _no_proxy_environment, port_of, run, tls_fixture  # noqa: F401
 
 from fastws.asyncio import Listener, connect, listen, serve, unix_listen
 from fastws.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidState
@@ -341,5 +341,63 @@ def test_serve_without_listener_unchanged(use_backend: str) -> None:
             assert await ws.recv() == "x"
             with pytest.raises(TypeError):
                 ws.send_nowait(["fragments need send()"])  # type: ignore[arg-type]
+
+    run(main)
+
+
+# ------------------------------------------------------------ use_aiofastnet
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("secure", [False, True], ids=["tcp", "tls"])
+def test_aiofastnet_transports(use_backend: str, loop: str, secure: bool, tls: Any) -> None:
+    """Server (listen and serve) and client on aiofastnet's transports, with
+    every kind of message, a large one, compression and the close handshake."""
+    pytest.importorskip("aiofastnet")  # part of the test extra: never skipped in CI
+
+    async def handler(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async def main() -> None:
+        server_ssl = tls.server_context() if secure else None
+        client_ssl = tls.client_context() if secure else None
+        scheme = "wss" if secure else "ws"
+        for start in (
+            lambda: listen(Echo, "127.0.0.1", 0, ssl=server_ssl, use_aiofastnet=True,
+                           max_size=None),
+            lambda: serve(handler, "127.0.0.1", 0, ssl=server_ssl, use_aiofastnet=True,
+                          max_size=None),
+        ):
+            async with start() as server:
+                uri = f"{scheme}://127.0.0.1:{port_of(server)}/"
+                async with connect(uri, ssl=client_ssl, use_aiofastnet=True,
+                                   max_size=None) as ws:
+                    assert type(ws.transport).__module__.startswith("aiofastnet")
+                    big = bytes(range(256)) * 8192  # 2 MiB
+                    for message in ("text", b"bin", "\u00e9" * 1000, big, ""):
+                        await ws.send(message)
+                        assert await ws.recv() == message
+                    await ws.send(["frag", "ments"])
+                    assert await ws.recv() == "fragments"
+                    assert await ws.ping() >= 0
+                    await ws.close(4000, "done")
+                assert ws.close_code == 4000
+                assert ws.protocol.close_sent == (4000, "done")
+
+    run(main, loop=loop, timeout=20)
+
+
+def test_aiofastnet_missing_is_a_clear_error(use_backend: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "aiofastnet", None)  # "not installed"
+
+    async def main() -> None:
+        with pytest.raises(ImportError, match=r"pip install 'fastws\[aiofastnet\]'"):
+            await listen(Echo, "127.0.0.1", 0, use_aiofastnet=True)
+        with pytest.raises(ImportError, match="aiofastnet"):
+            await connect("ws://127.0.0.1:9/", use_aiofastnet=True)
 
     run(main)

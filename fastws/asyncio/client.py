@@ -57,6 +57,7 @@ from fastws.urls import WebSocketURI, parse_uri
 
 from .connection import Connection, Trace
 from .listener import Listener
+from .network import network
 
 if TYPE_CHECKING:  # imported when used: they cost ~20 ms at import time
     import email.message
@@ -401,6 +402,9 @@ class connect:
         ``listener``: a :class:`~fastws.asyncio.Listener` that receives
         ``on_open``, every message (``on_message``) and ``on_close``
         instead of ``recv`` (see :mod:`fastws.asyncio.listener`).
+    Transports
+        ``use_aiofastnet=True``: compiled transports from aiofastnet
+        (optional dependency; see :mod:`fastws.asyncio.network`).
 
     ``unix=True, path=...`` connects to a Unix socket; other keyword
     arguments go to :meth:`asyncio.loop.create_connection` (``local_addr``,
@@ -434,10 +438,12 @@ class connect:
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
         trace: Trace | None = None,
         listener: Listener | None = None,
+        use_aiofastnet: bool = False,
         **kwargs: Any,
     ) -> None:
         self.uri = uri
         self._listener = listener
+        self._use_aiofastnet = use_aiofastnet
         ws_uri = parse_uri(uri)
         if not ws_uri.secure and ssl not in (None, False):
             raise ValueError("ssl argument is incompatible with a ws:// URI")
@@ -623,7 +629,7 @@ class connect:
         return _default_ssl_context()
 
     async def _open_transport(self, ws: ClientConnection, uri: WebSocketURI) -> None:
-        loop = asyncio.get_running_loop()
+        loop = network(self._use_aiofastnet)
         context = self._ssl_context(uri)
         hostname = None
         if context is not None:
@@ -661,7 +667,7 @@ class connect:
         hostname: str | None,
     ) -> None:
         """Connect through an HTTP proxy with CONNECT, then TLS to the server if wss."""
-        loop = asyncio.get_running_loop()
+        loop = network(self._use_aiofastnet)
         target = _target(uri.host, uri.port)
         lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
         if self._user_agent is not None:

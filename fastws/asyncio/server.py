@@ -57,6 +57,7 @@ from fastws.server import ServerConnection as SansIOServerConnection
 
 from .connection import Connection
 from .listener import Listener
+from .network import network
 
 __all__ = [
     "serve", "unix_serve", "listen", "unix_listen", "Server", "ServerConnection", "Reject", "SERVER"
@@ -479,6 +480,8 @@ def serve(
     * ``ssl`` (an :class:`ssl.SSLContext`), ``reuse_port``, ``backlog``,
       ``sock``, ``start_serving`` ... go to :meth:`asyncio.loop.create_server`
       (``unix=True, path=...``: :meth:`~asyncio.loop.create_unix_server`).
+    * ``use_aiofastnet=True``: compiled transports from aiofastnet (an
+      optional dependency; see :mod:`fastws.asyncio.network`).
     """
     if isinstance(subprotocols, str):
         raise TypeError("subprotocols must be a sequence of str, not a str")
@@ -503,6 +506,7 @@ def serve(
     unix = bool(kwargs.pop("unix", False))
     path = kwargs.pop("path", None)
     listener_factory = kwargs.pop("_listener_factory", None)
+    use_aiofastnet = bool(kwargs.pop("use_aiofastnet", False))
     if kwargs.get("ssl") is not None:
         kwargs.setdefault("ssl_handshake_timeout", open_timeout)
 
@@ -539,7 +543,7 @@ def serve(
     async def create(
         factory: Callable[[], ServerConnection],
     ) -> asyncio.AbstractServer:
-        loop = asyncio.get_running_loop()
+        loop = network(use_aiofastnet)
         if unix:
             return await loop.create_unix_server(factory, path, **kwargs)
         return await loop.create_server(factory, host, port, **kwargs)
