@@ -544,9 +544,12 @@ def serve(
         factory: Callable[[], ServerConnection],
     ) -> asyncio.AbstractServer:
         loop = network(use_aiofastnet)
+        server: asyncio.AbstractServer
         if unix:
-            return await loop.create_unix_server(factory, path, **kwargs)
-        return await loop.create_server(factory, host, port, **kwargs)
+            server = await loop.create_unix_server(factory, path, **kwargs)
+        else:
+            server = await loop.create_server(factory, host, port, **kwargs)
+        return server
 
     return Server(
         handler,
