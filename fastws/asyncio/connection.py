@@ -321,22 +321,26 @@ class Connection(asyncio.BufferedProtocol):
         self._received(self._view[:nbytes])
 
     def _received(self, data: Union[bytes, memoryview]) -> None:
+        # The per-message hot path: attributes of the core are read directly
+        # (``_events``, ``_out``, ``_state``) rather than through its methods.
         protocol = self.protocol
         protocol.receive_data(data)
-        events = protocol.events()
+        events = protocol._events
         if events:
+            protocol._events = []
             self._dispatching = True
             try:
                 self._process(events)
             finally:
                 self._dispatching = False
-        out = protocol.data_to_send_list()
+        out = protocol._out
         if out:
+            protocol._out = []
             if len(out) == 1:
                 self.transport.write(out[0])
             else:
                 _writelines(self.transport, out)
-        if protocol.state is not _OPEN:
+        if protocol._state is not _OPEN:
             self._check_state()
 
     def eof_received(self) -> None:
@@ -634,8 +638,9 @@ class Connection(asyncio.BufferedProtocol):
                 raise TypeError("data must be str, bytes-like, an iterable or an async iterable")
         except InvalidState:
             raise await self._wait_closed_error() from None
-        out = protocol.data_to_send_list()
+        out = protocol._out
         if out:
+            protocol._out = []
             if len(out) == 1:
                 self.transport.write(out[0])
             else:
@@ -680,8 +685,9 @@ class Connection(asyncio.BufferedProtocol):
         except InvalidState:
             raise self._closed_error() from None
         if not self._dispatching:
-            out = protocol.data_to_send_list()
+            out = protocol._out
             if out:
+                protocol._out = []
                 if len(out) == 1:
                     self.transport.write(out[0])
                 else:
