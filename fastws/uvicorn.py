@@ -205,11 +205,14 @@ class FastWSProtocol(asyncio.BufferedProtocol):
     def data_received(self, data: bytes | memoryview) -> None:
         conn = self.conn
         conn.receive_data(data)
-        events = conn.events()
+        # hot path: the core's event and output lists, read directly
+        events = conn._events
         if events:
+            conn._events = []
             self._handle_events(events)
-        out = conn.data_to_send_list()
+        out = conn._out
         if out:
+            conn._out = []
             if len(out) == 1:
                 self.transport.write(out[0])
             else:
@@ -514,7 +517,8 @@ class FastWSProtocol(asyncio.BufferedProtocol):
                         conn.send_text(text)
                 except InvalidState:
                     raise ClientDisconnected() from None
-                out = conn.data_to_send_list()
+                out = conn._out
+                conn._out = []
                 if len(out) == 1:
                     self.transport.write(out[0])
                 else:
