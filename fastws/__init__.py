@@ -53,6 +53,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "unix_connect": ("fastws.asyncio.client", "unix_connect"),
     "serve": ("fastws.asyncio.server", "serve"),
     "unix_serve": ("fastws.asyncio.server", "unix_serve"),
+    "listen": ("fastws.asyncio.server", "listen"),
+    "unix_listen": ("fastws.asyncio.server", "unix_listen"),
+    "Listener": ("fastws.asyncio.listener", "Listener"),
     "Server": ("fastws.asyncio.server", "Server"),
 }
 
