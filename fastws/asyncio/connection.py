@@ -109,6 +109,10 @@ def _writelines(transport: asyncio.WriteTransport, out: list[bytes]) -> None:
         for data in out:
             transport.write(data)
 _CONNECTING = State.CONNECTING
+# send_nowait during a read's dispatch leaves small frames for the one write
+# that ends the dispatch; a message this large is written at once (with what
+# is pending before it), so big frames are never joined into a bigger copy.
+_COALESCE_MAX = 16 * 1024
 
 _local = threading.local()
 
@@ -655,8 +659,9 @@ class Connection(asyncio.BufferedProtocol):
         ``str`` goes as text, bytes-like as binary; ``text`` overrides as in
         :meth:`send` (no iterables: fragments need :meth:`send`). Never
         waits: over ``write_limit`` the transport buffers the rest (watch
-        ``on_write_paused``). Called from a listener callback, the frame is
-        written with everything else the same read produced, in one write.
+        ``on_write_paused``). Called from a listener callback, a small frame
+        (under 16 KiB) is written with everything else the same read
+        produced, in one write; a larger one at once.
         Raises :class:`~fastws.exceptions.ConnectionClosed` when the
         connection is closing or closed, :class:`~fastws.exceptions.ConcurrencyError`
         while :meth:`send` is sending a fragmented message.
@@ -684,7 +689,7 @@ class Connection(asyncio.BufferedProtocol):
                 raise TypeError("data must be str or bytes-like")
         except InvalidState:
             raise self._closed_error() from None
-        if not self._dispatching:
+        if not self._dispatching or len(message) >= _COALESCE_MAX:
             out = protocol._out
             if out:
                 protocol._out = []
