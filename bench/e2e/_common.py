@@ -196,20 +196,34 @@ async def _echo(ws: Any) -> None:
         await ws.send(message)
 
 
-def run_websockets_style_server(serve: Callable[..., Any], doc: str) -> None:
+def server_script(impl: str) -> tuple[str, list[str]]:
+    """The script serving ``impl`` and its extra arguments: ``fastws.listener``
+    is ``server_fastws.py --api listener``, ``uvicorn+X`` is
+    ``server_uvicorn.py --ws X``, any other ``impl`` is ``server_<impl>.py``."""
+    if impl == "fastws.listener":
+        return "server_fastws.py", ["--api", "listener"]
+    if impl.startswith("uvicorn+"):  # uvicorn+fastws, uvicorn+default, uvicorn+wsproto
+        return "server_uvicorn.py", ["--ws", impl.partition("+")[2]]
+    return f"server_{impl}.py", []
+
+
+def run_websockets_style_server(serve: Callable[..., Any], args: argparse.Namespace,
+                                handler: Any = _echo, **options: Any) -> None:
     """An echo server for a library whose ``serve(handler, host, port, ...)``
     follows websockets' asyncio API (fastws and websockets both do): the same
-    handler and options for both, so only the library differs."""
-    args = parse_args(doc)
+    handler and options for both, so only the library differs. ``handler``
+    is what ``serve`` takes first: fastws' ``listen`` takes a listener
+    factory there instead of a coroutine function. ``options`` go to ``serve``."""
 
     async def start() -> tuple[int, Stopper]:
         server = await serve(
-            _echo,
+            handler,
             args.host,
             args.port,
             ssl=server_ssl(args.tls),
             compression="deflate" if args.compression else None,
             max_size=MAX_SIZE,
+            **options,
         )
 
         async def stop() -> None:

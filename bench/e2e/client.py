@@ -16,9 +16,12 @@ Implementations (``--impl``): ``picows`` (picows' callback API: the fixed
 fast client of the server comparison; it has no permessage-deflate),
 ``picows.websockets`` (picows' compiled websockets-compatible layer: the
 fixed client of the compressed mode), and for the client comparison
-``fastws``, ``websockets``, ``aiohttp``. The await-based clients all run the
-same loop: keep ``inflight`` messages outstanding, send one more for each
-echo received.
+``fastws.listener`` (fastws' callback API: ``connect(uri, listener=...)``,
+on aiofastnet's transports like picows' client),
+``fastws``, ``websockets``, ``aiohttp``. Every client keeps ``inflight``
+messages outstanding and sends one more for each echo received: the
+callback clients from the message callback, the await-based clients all in
+the same ``recv``/``send`` loop.
 
 A run: open ``conns`` connections, start sending, discard ``warmup``
 seconds, count the echoes received during ``duration`` seconds, stop
@@ -41,7 +44,7 @@ from typing import Any
 from _common import MAX_SIZE, MODES, Mode, client_ssl, payloads, pin, run
 
 MAX_MESSAGES = 50_000_000
-IMPLS = ("picows", "picows.websockets", "fastws", "websockets", "aiohttp")
+IMPLS = ("picows", "picows.websockets", "fastws.listener", "fastws", "websockets", "aiohttp")
 
 
 def cpu_ns(pid: int) -> int | None:
@@ -139,6 +142,69 @@ async def _picows_run(url: str, mode: Mode, state: State, ca: str | None) -> Any
 
     for probe in probes:
         probe.start()
+    return finish
+
+
+# ---------------------------------------------------- fastws.listener (callbacks)
+
+
+async def _fastws_listener_run(url: str, mode: Mode, state: State, ca: str | None) -> Any:
+    from fastws.asyncio import Listener, connect
+
+    raw = payloads(mode)
+    data: list[Any] = [d.decode() for d in raw] if mode.text else raw
+    count = len(data)
+    inflight = mode.inflight
+    loop = asyncio.get_running_loop()
+
+    class Probe(Listener):
+        def __init__(self) -> None:
+            self.ws: Any = None
+            self.pending = 0
+            self.index = 0
+            self.drained = loop.create_future()
+
+        def start(self, ws: Any) -> None:
+            self.ws = ws
+            for _ in range(inflight):
+                self.send()
+
+        def send(self) -> None:
+            self.ws.send_nowait(data[self.index % count])
+            self.index += 1
+            self.pending += 1
+
+        def on_message(self, ws: Any, message: Any) -> None:
+            self.pending -= 1
+            state.n += 1
+            if state.running and state.n < MAX_MESSAGES:
+                self.send()
+            elif not self.pending and not self.drained.done():
+                self.drained.set_result(None)
+
+        def on_close(self, ws: Any) -> None:
+            if not self.drained.done():
+                self.drained.set_exception(ConnectionError("server closed the connection"))
+
+    ssl = client_ssl(ca)
+    compression = "deflate" if mode.compress else None
+    probes = [Probe() for _ in range(mode.conns)]
+    conns = await asyncio.gather(
+        *(connect(url, listener=probe, compression=compression, max_size=MAX_SIZE, ssl=ssl,
+                  use_aiofastnet=True, proxy=None)
+          for probe in probes)
+    )
+
+    async def finish() -> None:
+        try:
+            await asyncio.gather(*(p.drained for p in probes if p.pending))
+        finally:
+            for ws in conns:
+                ws.close_nowait()
+            await asyncio.gather(*(ws.wait_closed() for ws in conns), return_exceptions=True)
+
+    for probe, ws in zip(probes, conns):
+        probe.start(ws)
     return finish
 
 
@@ -243,6 +309,8 @@ async def measure(impl: str, url: str, mode_key: str, warmup: float, duration: f
     try:
         if impl == "picows":
             finish = await asyncio.wait_for(_picows_run(url, mode, state, ca), timeout)
+        elif impl == "fastws.listener":
+            finish = await asyncio.wait_for(_fastws_listener_run(url, mode, state, ca), timeout)
         else:
             finish = await asyncio.wait_for(_await_run(impl, url, mode, state, ca), timeout)
         await asyncio.sleep(warmup)

@@ -29,7 +29,7 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import MODES, payloads  # noqa: E402
+from _common import MODES, payloads, server_script  # noqa: E402
 
 WARM = 10
 BATCH = 50
@@ -63,10 +63,7 @@ def _settled_rss(pid: int) -> int:
 
 def measure_one(impl: str, compression: bool, n: int, logdir: str, server_cpu: int | None,
                 client_cpu: int | None, env: dict[str, str]) -> dict[str, Any]:
-    if impl.startswith("uvicorn+"):  # uvicorn+fastws, uvicorn+default, uvicorn+wsproto
-        script, extra = "server_uvicorn.py", ["--ws", impl.partition("+")[2]]
-    else:
-        script, extra = f"server_{impl}.py", []
+    script, extra = server_script(impl)
     argv = [sys.executable, os.path.join(HERE, script), "--loop", "asyncio", "--port", "0",
             *extra]
     if compression:

@@ -7,10 +7,13 @@ Sections (all by default):
 
 ``servers``
     Echo servers, each its own process on 127.0.0.1 (kernel-picked port):
-    fastws, websockets, aiohttp, picows, on the stock asyncio loop and on
-    uvloop, over TCP and over TLS (a self-signed certificate made with
-    trustme in a temporary directory); compression off. One fixed client for
-    all: picows' callback client on uvloop, in its own process.
+    fastws twice (``fastws.listener``: ``listen`` with a ``Listener`` that
+    echoes with ``send_nowait``; ``fastws``: ``serve`` with an ``async for``
+    handler), websockets, aiohttp, picows (its ``WSListener`` callbacks), on
+    the stock asyncio loop and on uvloop, over TCP and over TLS (a
+    self-signed certificate made with trustme in a temporary directory);
+    compression off. One fixed client for all: picows' callback client on
+    uvloop, in its own process.
 ``uvicorn``
     The same ASGI echo app under uvicorn with ``fastws.uvicorn:FastWSProtocol``,
     with uvicorn's default WebSocket implementation (``--ws auto``:
@@ -21,8 +24,9 @@ Sections (all by default):
     layer; the uvicorn implementations). Fixed client: ``picows.websockets``
     on uvloop (picows' core client has no compression).
 ``clients``
-    The client comparison: fastws, websockets, aiohttp and picows clients,
-    each on both loops, against one fixed server (picows on uvloop).
+    The client comparison: fastws (callback ``fastws.listener`` and await
+    ``fastws``), websockets, aiohttp and picows (callback) clients, each on
+    both loops, against one fixed server (picows on uvloop).
 ``memory``
     Memory per idle connection, see :mod:`memory`.
 
@@ -62,7 +66,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from _common import MODES  # noqa: E402
+from _common import MODES, server_script  # noqa: E402
 
 PY = sys.executable
 SERVER_MODES = ["rt32", "rt256", "8k-1", "8k-8", "64k-1", "64k-8", "2m-1", "2m-8", "c100"]
@@ -71,6 +75,27 @@ CLIENT_MODES = ["rt32", "rt256", "8k-8", "64k-8", "2m-8", "c100"]
 LOOPS = ["asyncio", "uvloop"]
 UVICORN_WS = {"uvicorn+fastws": "fastws", "uvicorn+default": "default",
               "uvicorn+wsproto": "wsproto"}
+
+# What the tables show: the columns, and the (ours, ref) pairs whose ratios
+# they give. Two fastws columns: ``fastws.listener`` (the callback API,
+# ``listen``/``connect(listener=...)`` with ``send_nowait``) and ``fastws``
+# (the await API). picows is measured with its callback API (``WSListener``),
+# websockets and aiohttp with their await APIs: callback is compared with
+# callback, await with await, and the listener with everyone.
+LISTENER = "fastws.listener"
+PEERS = ["picows", "websockets", "aiohttp"]
+SERVER_NAMES = [LISTENER, "fastws", *PEERS]
+SERVER_PAIRS = [*((LISTENER, p) for p in PEERS), ("fastws", "websockets"), ("fastws", "aiohttp")]
+UVICORN_PAIRS = [("uvicorn+fastws", "uvicorn+default"), ("uvicorn+fastws", "uvicorn+wsproto")]
+DEFLATE_PEERS = ["picows.websockets", "websockets", "aiohttp"]  # picows.websockets: await API
+DEFLATE_NAMES = [LISTENER, "fastws", *DEFLATE_PEERS, *UVICORN_WS]
+DEFLATE_PAIRS = [*((LISTENER, p) for p in DEFLATE_PEERS), *(("fastws", p) for p in DEFLATE_PEERS)]
+CLIENT_NAMES = [LISTENER, "fastws", *PEERS]
+CLIENT_PAIRS = [(LISTENER, "picows"), ("fastws", "websockets"), ("fastws", "aiohttp")]
+# the chart keeps three bars a panel: listener vs picows and websockets, await vs websockets
+SERVER_CHART = [(LISTENER, "picows"), (LISTENER, "websockets"), ("fastws", "websockets")]
+DEFLATE_CHART = [(LISTENER, "picows.websockets"), (LISTENER, "websockets"),
+                 ("fastws", "websockets")]
 
 
 def _cpus() -> tuple[int | None, int | None]:
@@ -322,8 +347,9 @@ def run_servers(cfg: argparse.Namespace, tls: tuple[str, str], ca: str, logdir: 
         targets = []
         for loop in cfg.loops:
             for impl in impls:
-                server = Server(impl, f"server_{impl}.py", loop,
-                                tls if transport == "tls" else None, False, logdir)
+                script, extra = server_script(impl)
+                server = Server(impl, script, loop, tls if transport == "tls" else None, False,
+                                logdir, extra)
                 servers.append(server)
                 targets.append((f"{impl}|{loop}", "picows", server))
         agent = Agent("picows", "uvloop", logdir)
@@ -371,7 +397,8 @@ def run_deflate(cfg: argparse.Namespace, logdir: str, results: dict[str, Any]) -
     for loop in cfg.loops:
         for impl in cfg.server_impls:
             label = "picows.websockets" if impl == "picows" else impl
-            server = Server(label, f"server_{impl}.py", loop, None, True, logdir)
+            script, extra = server_script(impl)
+            server = Server(label, script, loop, None, True, logdir, extra)
             servers.append(server)
             targets.append((f"{label}|{loop}", "compat", server))
         for name, ws in cfg.uvicorn_impls.items():
@@ -446,26 +473,29 @@ def _fmt_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}×"
 
 
-def table(title: str, group: dict[str, Any], names: list[str], ours: str,
-          refs: list[str], cpu: str | None = None) -> list[str]:
-    """The rates of ``names`` per mode with ``ours``/ref ratios; with ``cpu``
+def table(title: str, group: dict[str, Any], names: list[str],
+          pairs: list[tuple[str, str]], cpu: str | None = None) -> list[str]:
+    """The rates of ``names`` per mode with the ratios ours/ref of every
+    (ours, ref) in ``pairs`` (> 1: ours is faster); with ``cpu``
     (``server_cpu_us`` or ``client_cpu_us``) a second table of CPU time per
-    message and the ratios ref/ours (> 1: ours uses less CPU)."""
+    message and the ratios ref/ours (> 1: ours uses less CPU). Columns and
+    pairs of implementations absent from ``group`` are left out."""
     present = [n for n in names if any(n in row for row in group.values())]
-    refs = [r for r in refs if r in present and r != ours]
-    head = ["mode", "unit", *present, *[f"{ours} / {r}" for r in refs]]
+    pairs = [(a, b) for a, b in pairs if a in present and b in present and a != b]
+    head = ["mode", "unit", *present, *[f"{a} / {b}" for a, b in pairs]]
     lines = [f"**{title}**", "", "| " + " | ".join(head) + " |",
              "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|"]
     for mode, row in group.items():
         unit = MODES[mode].unit
         cells = [MODES[mode].label, unit]
         cells += [_cell(row.get(n, {}), unit) for n in present]
-        cells += [_fmt_ratio(_ratio(row, ours, r)) for r in refs]
+        cells += [_fmt_ratio(_ratio(row, a, b)) for a, b in pairs]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    if cpu and any(row.get(ours, {}).get(cpu) for row in group.values()):
+    ours = {a for a, _ in pairs}
+    if cpu and any(row.get(a, {}).get(cpu) for row in group.values() for a in ours):
         who = "server" if cpu.startswith("server") else "client"
-        head = ["mode", *present, *[f"{r} / {ours}" for r in refs]]
+        head = ["mode", *present, *[f"{b} / {a}" for a, b in pairs]]
         lines += [f"{title}: {who} CPU time per message, µs (lower is better; "
                   "ratios > 1: fastws uses less)", "",
                   "| " + " | ".join(head) + " |",
@@ -473,7 +503,7 @@ def table(title: str, group: dict[str, Any], names: list[str], ours: str,
         for mode, row in group.items():
             cells = [MODES[mode].label]
             cells += [_cpu_cell(row.get(n, {}), cpu) for n in present]
-            cells += [_fmt_ratio(_cpu_ratio(row, ours, r, cpu)) for r in refs]
+            cells += [_fmt_ratio(_cpu_ratio(row, a, b, cpu)) for a, b in pairs]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -497,7 +527,16 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Echo servers on 127.0.0.1, server pinned to CPU 0 and client to CPU 1. "
         "`rt/s`: request/response round trips per second; `MB/s`: echoed payload "
-        "(10^6 bytes) per second. Ratios > 1 mean fastws is faster. The CPU tables give "
+        "(10^6 bytes) per second. Ratios > 1 mean fastws is faster. Two fastws columns: "
+        "`fastws.listener` is fastws' callback API (`listen` or `connect(listener=...)`, "
+        "a `Listener` answering with `ws.send_nowait`, on aiofastnet's compiled "
+        "transports: `use_aiofastnet=True`), `fastws` its await API "
+        "(`async for message in ws: await ws.send(message)`, asyncio's or uvloop's own "
+        "transports); picows is measured with its callback API (`WSListener`, on "
+        "aiofastnet, its default), websockets and aiohttp with their await APIs, "
+        "so `fastws.listener / picows` compares callbacks with callbacks and "
+        "`fastws / websockets`, `fastws / aiohttp` await APIs with await APIs. "
+        "The CPU tables give "
         "the CPU time (`/proc/PID/task/*/schedstat`) the server (or client) spent per "
         "message during the same windows: they vary much less than rates with the "
         "machine's load (about ±10–20 % between runs here).",
@@ -508,29 +547,27 @@ def markdown(results: dict[str, Any]) -> str:
     if results["servers"]:
         out += ["### Servers (fixed client: picows on uvloop, compression off)", ""]
         for key, group in results["servers"].items():
-            out += table(_title(key), group, ["fastws", "picows", "websockets", "aiohttp"],
-                         "fastws", ["picows", "websockets", "aiohttp"], cpu="server_cpu_us")
+            out += table(_title(key), group, SERVER_NAMES, SERVER_PAIRS, cpu="server_cpu_us")
     if results["uvicorn"]:
         out += ["### uvicorn (same ASGI echo app; fixed client: picows on uvloop)", ""]
         for key, group in results["uvicorn"].items():
-            out += table(f"uvicorn, {_title(key)}", group, list(UVICORN_WS),
-                         "uvicorn+fastws", ["uvicorn+default", "uvicorn+wsproto"],
+            out += table(f"uvicorn, {_title(key)}", group, list(UVICORN_WS), UVICORN_PAIRS,
                          cpu="server_cpu_us")
         out += ["`uvicorn+default` is uvicorn's `--ws auto` (websockets-sansio); "
                 "`uvicorn+fastws` is `--ws fastws.uvicorn:FastWSProtocol`.", ""]
     if results["deflate"]:
         out += ["### permessage-deflate (fixed client: picows.websockets on uvloop)", ""]
         for key, group in results["deflate"].items():
-            out += table(f"deflate, {_title(key)}", group,
-                         ["fastws", "picows.websockets", "websockets", "aiohttp", *UVICORN_WS],
-                         "fastws", ["picows.websockets", "websockets", "aiohttp"],
+            out += table(f"deflate, {_title(key)}", group, DEFLATE_NAMES, DEFLATE_PAIRS,
                          cpu="server_cpu_us")
     if results["clients"]:
         out += ["### Clients (fixed server: picows on uvloop)", ""]
+        out += ["`fastws.listener` and `picows` are callback clients (a listener keeps "
+                "the messages in flight and sends one more per echo, from the callback); "
+                "`fastws`, `websockets`, `aiohttp` run the same await loop.", ""]
         for key, group in results["clients"].items():
-            out += table(f"clients, {_title(key)}", group,
-                         ["fastws", "picows", "websockets", "aiohttp"], "fastws",
-                         ["picows", "websockets", "aiohttp"], cpu="client_cpu_us")
+            out += table(f"clients, {_title(key)}", group, CLIENT_NAMES, CLIENT_PAIRS,
+                         cpu="client_cpu_us")
     memory = results.get("memory")
     if memory:
         out += ["### Memory per idle connection (server RSS delta / N)", ""]
@@ -558,48 +595,50 @@ SHORT = {"rt32": "32 B rt", "rt256": "256 B rt", "8k-1": "8K ×1", "8k-8": "8K �
 
 
 def chart(results: dict[str, Any], path: str) -> None:
-    """Bars: the rate ratios fastws / peer per mode, one panel per group;
-    black ticks: the CPU-per-message ratios peer / fastws of the same runs
-    (> 1: fastws spends less CPU per message)."""
+    """Bars: the rate ratios ours / ref per mode for a few (ours, ref) pairs,
+    one panel per group; black ticks: the CPU-per-message ratios ref / ours
+    of the same runs (> 1: fastws spends less CPU per message)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    panels: list[tuple[str, dict[str, Any], str, list[str], str]] = []
+    panels: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = []
     for key, group in results["servers"].items():
-        panels.append((f"server, {_title(key)}", group, "fastws",
-                       ["picows", "websockets", "aiohttp"], "server_cpu_us"))
+        panels.append((f"server, {_title(key)}", group, SERVER_CHART, "server_cpu_us"))
     for key, group in results["uvicorn"].items():
-        panels.append((f"uvicorn, {_title(key)}", group, "uvicorn+fastws",
-                       ["uvicorn+default", "uvicorn+wsproto"], "server_cpu_us"))
+        panels.append((f"uvicorn, {_title(key)}", group, UVICORN_PAIRS, "server_cpu_us"))
     for key, group in results["clients"].items():
-        panels.append((f"client, {_title(key)}", group, "fastws",
-                       ["picows", "websockets", "aiohttp"], "client_cpu_us"))
+        panels.append((f"client, {_title(key)}", group, CLIENT_PAIRS, "client_cpu_us"))
     if results["deflate"]:
         merged: dict[str, Any] = {}
         for key, group in results["deflate"].items():
             for mode, row in group.items():
                 merged[f"{mode}|{key.split('/')[1]}"] = row
-        panels.append(("permessage-deflate, JSON text, TCP", merged, "fastws",
-                       ["picows.websockets", "websockets", "aiohttp"], "server_cpu_us"))
+        panels.append(("permessage-deflate, JSON text, TCP", merged, DEFLATE_CHART,
+                       "server_cpu_us"))
     if not panels:
         return
     cols = 2
     rows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(13, 3.4 * rows + 0.8), squeeze=False)
+    # by reference; the await API's bars (ours = "fastws") in a lighter shade
     colors = {"picows": "#d62728", "picows.websockets": "#d62728", "websockets": "#1f77b4",
               "aiohttp": "#2ca02c", "uvicorn+default": "#1f77b4", "uvicorn+wsproto": "#9467bd"}
-    for ax, (title, group, ours, refs, cpu) in zip(axes.flat, panels):
+    light = {"picows": "#ff9896", "picows.websockets": "#ff9896", "websockets": "#aec7e8",
+             "aiohttp": "#98df8a"}
+    for ax, (title, group, pairs, cpu) in zip(axes.flat, panels):
         labels = list(group)
-        refs = [r for r in refs if any(r in row for row in group.values())]
-        width = 0.8 / max(len(refs), 1)
+        pairs = [(a, b) for a, b in pairs
+                 if all(any(n in row for row in group.values()) for n in (a, b))]
+        width = 0.8 / max(len(pairs), 1)
         top = 1.0
-        for i, ref in enumerate(refs):
+        for i, (ours, ref) in enumerate(pairs):
             values = [_ratio(group[m], ours, ref) or 0.0 for m in labels]
-            xs = [j + (i - (len(refs) - 1) / 2) * width for j in range(len(labels))]
-            ax.bar(xs, values, width, label=f"{ours} / {ref}", color=colors.get(ref))
+            xs = [j + (i - (len(pairs) - 1) / 2) * width for j in range(len(labels))]
+            color = (light if ours == "fastws" else colors).get(ref)
+            ax.bar(xs, values, width, label=f"{ours} / {ref}", color=color)
             cpus = [_cpu_ratio(group[m], ours, ref, cpu) for m in labels]
             ax.scatter([x for x, c in zip(xs, cpus) if c], [c for c in cpus if c], marker="_",
                        s=120, color="black", linewidths=2, zorder=3)
@@ -725,11 +764,11 @@ def configure(argv: list[str] | None = None) -> argparse.Namespace:
         cfg.memory_n = cfg.memory_n or 50
         cfg.loops = ["uvloop"]
         cfg.transports = ["tcp"]
-        cfg.server_impls = ["fastws", "picows", "websockets"]
+        cfg.server_impls = [LISTENER, "fastws", "picows", "websockets"]
         cfg.server_modes = ["rt256", "64k-8"]
         cfg.uvicorn_impls = {k: v for k, v in UVICORN_WS.items() if k != "uvicorn+wsproto"}
         cfg.uvicorn_modes = ["rt256"]
-        cfg.client_impls = ["fastws", "picows"]
+        cfg.client_impls = [LISTENER, "fastws", "picows"]
         cfg.client_modes = ["rt256"]
         cfg.memory_impls = ["fastws", "websockets"]
     else:
@@ -739,14 +778,14 @@ def configure(argv: list[str] | None = None) -> argparse.Namespace:
         cfg.memory_n = cfg.memory_n or 500
         cfg.loops = list(LOOPS)
         cfg.transports = ["tcp", "tls"]
-        cfg.server_impls = ["fastws", "picows", "websockets", "aiohttp"]
+        cfg.server_impls = [LISTENER, "fastws", "picows", "websockets", "aiohttp"]
         cfg.server_modes = list(SERVER_MODES)
         cfg.uvicorn_impls = dict(UVICORN_WS)
         cfg.uvicorn_modes = list(UVICORN_MODES)
-        cfg.client_impls = ["fastws", "picows", "websockets", "aiohttp"]
+        cfg.client_impls = [LISTENER, "fastws", "picows", "websockets", "aiohttp"]
         cfg.client_modes = list(CLIENT_MODES)
-        cfg.memory_impls = ["fastws", "websockets", "picows", "aiohttp", "uvicorn+fastws",
-                            "uvicorn+default"]
+        cfg.memory_impls = ["fastws", LISTENER, "websockets", "picows", "aiohttp",
+                            "uvicorn+fastws", "uvicorn+default"]
     if cfg.modes:
         modes = [m for m in cfg.modes.split(",") if m]
         unknown = [m for m in modes if m not in MODES]

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from _common import run_websockets_style_server
+from _common import parse_args, run_websockets_style_server
 
 
 def main() -> None:
     from websockets.asyncio.server import serve
 
-    run_websockets_style_server(serve, __doc__ or "")
+    run_websockets_style_server(serve, parse_args(__doc__ or ""))
 
 
 if __name__ == "__main__":
