@@ -8,7 +8,8 @@ the very class defined there.
 This is the receive hot path.  :class:`FrameParser` scans the caller's
 buffer in place with a cursor over ``const unsigned char*``; each payload
 becomes one ``bytes`` object allocated at its final size and filled in one
-pass, unmasking straight from the input (RFC 6455 5.3).  Only an incomplete
+pass, unmasking straight from the input (RFC 6455 5.3) with the SIMD kernel
+of :mod:`fastws_c.mask` (``mask_simd.c``, compiled in).  Only an incomplete
 tail is kept between calls: up to 13 bytes of a header, or the payload of the
 current frame, filled (and unmasked with the right key phase) as the chunks
 arrive.  That buffer is preallocated at the frame's exact size up to 16 MiB,
@@ -32,8 +33,8 @@ from cpython.bytes cimport (
 from cpython.long cimport PyLong_AsLongAndOverflow, PyLong_CheckExact
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
-from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy, memset
 
 import inspect as _inspect
 
@@ -46,80 +47,25 @@ cdef extern from "Python.h":
     Py_ssize_t PY_SSIZE_T_MAX
 
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #include <string.h>
-    #if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
-    #include <emmintrin.h>
-    #define FASTWS_FRAMES_SSE2 1
-    #endif
+# The masking kernel of fastws_c.mask (RFC 6455 5.3: scalar / SSE2 / AVX2 /
+# AVX-512, chosen for this CPU at import) is compiled into this extension as
+# well: mask_simd.c goes into this module's C file, so the extension needs no
+# other module at run time and keeps its own dispatch state (the _use() hook of
+# fastws_c.mask does not affect it).  Naming the .c file here also makes it a
+# build dependency of this extension.
+cdef extern from "mask_simd.c":
+    pass
 
-    /* dst[i] = src[i] ^ key[(phase + i) & 3] for 0 <= i < n (RFC 6455 5.3).
-       dst and src may be the same buffer but must not otherwise overlap.
-       Reads exactly src[0..n-1] and writes exactly dst[0..n-1]. */
-    static void fastws_frames_xor(unsigned char *dst, const unsigned char *src,
-                                  size_t n, const unsigned char *key, size_t phase)
-    {
-        unsigned char k[16];
-        size_t i = 0;
-        int j;
-        uint64_t k8, x;
-        for (j = 0; j < 16; j++)
-            k[j] = key[(phase + (size_t)j) & 3];
-    #ifdef FASTWS_FRAMES_SSE2
-        {
-            __m128i kv = _mm_loadu_si128((const __m128i *)k);
-            for (; i + 64 <= n; i += 64) {
-                __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
-                __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
-                __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
-                __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
-                _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, kv));
-                _mm_storeu_si128((__m128i *)(dst + i + 16), _mm_xor_si128(b, kv));
-                _mm_storeu_si128((__m128i *)(dst + i + 32), _mm_xor_si128(c, kv));
-                _mm_storeu_si128((__m128i *)(dst + i + 48), _mm_xor_si128(d, kv));
-            }
-            for (; i + 16 <= n; i += 16) {
-                __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
-                _mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, kv));
-            }
-        }
-    #endif
-        memcpy(&k8, k, 8);
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&x, src + i, 8);
-            x ^= k8;
-            memcpy(dst + i, &x, 8);
-        }
-        for (; i < n; i++)
-            dst[i] = (unsigned char)(src[i] ^ k[i & 3]);
-    }
 
-    /* The same without SSE2 (test hook for the portable path). */
-    static void fastws_frames_xor_scalar(unsigned char *dst, const unsigned char *src,
-                                         size_t n, const unsigned char *key, size_t phase)
-    {
-        unsigned char k[8];
-        size_t i = 0;
-        int j;
-        uint64_t k8, x;
-        for (j = 0; j < 8; j++)
-            k[j] = key[(phase + (size_t)j) & 3];
-        memcpy(&k8, k, 8);
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&x, src + i, 8);
-            x ^= k8;
-            memcpy(dst + i, &x, 8);
-        }
-        for (; i < n; i++)
-            dst[i] = (unsigned char)(src[i] ^ k[i & 3]);
-    }
-    """
-    void fastws_frames_xor(unsigned char *dst, const unsigned char *src,
-                           size_t n, const unsigned char *key, size_t phase) nogil
-    void fastws_frames_xor_scalar(unsigned char *dst, const unsigned char *src,
-                                  size_t n, const unsigned char *key, size_t phase) nogil
+cdef extern from "mask_simd.h" nogil:
+    void fastws_mask(const unsigned char *src, unsigned char *dst, size_t n, uint32_t key)
+    uint32_t fastws_mask_rotate(uint32_t key, size_t phase)
+    void fastws_mask_init()
+    const char *fastws_mask_selected()
+    int fastws_mask_use(const char *name)
+
+
+fastws_mask_init()
 
 
 __all__ = [
@@ -207,18 +153,24 @@ cdef inline uint64_t _be64(const unsigned char *p) noexcept nogil:
 
 cdef inline void _xor_copy(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
                            const unsigned char *key, size_t phase) noexcept:
-    """Copy ``n`` bytes, unmasking when ``key`` is not NULL; GIL released when big."""
+    """Copy ``n`` bytes, unmasking when ``key`` is not NULL (``dst[i] = src[i] ^
+    key[(phase + i) % 4]``); ``dst`` and ``src`` are the same or disjoint.  The
+    GIL is released when big."""
+    cdef uint32_t k
     if key == NULL:
         if n >= NOGIL_MIN:
             with nogil:
                 memcpy(dst, src, <size_t>n)
         else:
             memcpy(dst, src, <size_t>n)
-    elif n >= NOGIL_MIN:
+        return
+    memcpy(&k, key, 4)
+    k = fastws_mask_rotate(k, phase)
+    if n >= NOGIL_MIN:
         with nogil:
-            fastws_frames_xor(dst, src, <size_t>n, key, phase)
+            fastws_mask(src, dst, <size_t>n, k)
     else:
-        fastws_frames_xor(dst, src, <size_t>n, key, phase)
+        fastws_mask(src, dst, <size_t>n, k)
 
 
 cdef object _decode(const unsigned char *h, Py_ssize_t avail):
@@ -307,6 +259,7 @@ def build_frame(
     cdef unsigned char *out
     cdef unsigned int first
     cdef bytes result
+    memset(key, 0, 4)  # only read when masked; GCC cannot tell
     if PyBytes_CheckExact(payload):
         src = <const unsigned char *>PyBytes_AS_STRING(payload)
         n = PyBytes_GET_SIZE(payload)
@@ -703,21 +656,26 @@ def _prealloc_max(n=None):
 
 
 def _xor_for_test(data, key, phase=0, scalar=False):
-    """Test hook: the unmasking kernel on ``data`` (portable path if ``scalar``)."""
+    """Test hook: the unmasking kernel on ``data`` (the variant selected for
+    this CPU, or the portable scalar one if ``scalar``)."""
     cdef bytes src = _bytes_of(data, "data")
     cdef bytes k = _bytes_of(key, "mask")
     cdef bytes out
+    cdef uint32_t word
+    cdef const char *selected = fastws_mask_selected()
     if len(k) != 4:
         raise ValueError("mask must be exactly 4 bytes")
     out = PyBytes_FromStringAndSize(NULL, len(src))
+    memcpy(&word, PyBytes_AS_STRING(k), 4)
+    word = fastws_mask_rotate(word, <size_t>phase & 3)
+    # A test hook, like fastws_c.mask._use: a parser in another thread that
+    # masks meanwhile (without the GIL) may use either variant; both give the
+    # same bytes.
     if scalar:
-        fastws_frames_xor_scalar(<unsigned char *>PyBytes_AS_STRING(out),
-                                 <const unsigned char *>PyBytes_AS_STRING(src),
-                                 <size_t>len(src), <const unsigned char *>PyBytes_AS_STRING(k),
-                                 <size_t>phase & 3)
-    else:
-        fastws_frames_xor(<unsigned char *>PyBytes_AS_STRING(out),
-                          <const unsigned char *>PyBytes_AS_STRING(src),
-                          <size_t>len(src), <const unsigned char *>PyBytes_AS_STRING(k),
-                          <size_t>phase & 3)
+        fastws_mask_use(b"scalar")  # always available
+    try:
+        fastws_mask(<const unsigned char *>PyBytes_AS_STRING(src),
+                    <unsigned char *>PyBytes_AS_STRING(out), <size_t>len(src), word)
+    finally:
+        fastws_mask_use(selected)
     return out

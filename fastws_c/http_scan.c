@@ -633,50 +633,58 @@ static inline int same_name(PyObject *a, PyObject *key, Py_ssize_t len, int kk, 
     return 1;
 }
 
+/* Borrowed references into `headers` are only used until the next call that
+ * may allocate a GC-tracked object (PyList_New here): such an allocation can
+ * run the cyclic GC, and with it finalizers and weakref callbacks, which can
+ * mutate or clear the list and free its tuples.  So the list's size is read
+ * again for every item, and a matching value is held by a strong reference
+ * before anything is allocated.  Nothing else in the loop runs Python code.
+ * (`headers` and `name` themselves are the caller's arguments: it keeps them
+ * alive for the call, as for any C function taking borrowed arguments.) */
 PyObject *fws_get_header(PyObject *headers, PyObject *name) {
 #if PY_VERSION_HEX < 0x030C0000
     if (PyUnicode_READY(name) < 0) return NULL;
 #endif
-    Py_ssize_t i, count = PyList_GET_SIZE(headers), len = PyUnicode_GET_LENGTH(name), found = 0;
+    Py_ssize_t i, len = PyUnicode_GET_LENGTH(name);
     int kk = PyUnicode_KIND(name);
     const void *kd = PyUnicode_DATA(name);
     PyObject *first = NULL, *values = NULL, *sep, *joined;
-    for (i = 0; i < count; i++) {
-        PyObject *pair = PyList_GET_ITEM(headers, i), *n;
+    for (i = 0; i < PyList_GET_SIZE(headers); i++) {
+        PyObject *pair = PyList_GET_ITEM(headers, i), *n, *value;
+        int rc;
         if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
             !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 0))) {
+            Py_XDECREF(first);
             Py_XDECREF(values);
             Py_RETURN_NOTIMPLEMENTED;
         }
         n = PyTuple_GET_ITEM(pair, 0);
 #if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_READY(n) < 0) {
-            Py_XDECREF(values);
-            return NULL;
-        }
+        if (PyUnicode_READY(n) < 0) goto error; /* PyObject_Malloc only: no GC */
 #endif
         if (!same_name(n, name, len, kk, kd)) continue;
-        if (found == 0) {
-            first = PyTuple_GET_ITEM(pair, 1);
-        } else {
-            if (values == NULL) {
-                values = PyList_New(1);
-                if (values == NULL) return NULL;
-                Py_INCREF(first);
-                PyList_SET_ITEM(values, 0, first);
-            }
-            if (PyList_Append(values, PyTuple_GET_ITEM(pair, 1)) < 0) {
-                Py_DECREF(values);
-                return NULL;
-            }
+        value = PyTuple_GET_ITEM(pair, 1);
+        Py_INCREF(value);
+        if (first == NULL) {
+            first = value;
+            continue;
         }
-        found++;
+        if (values == NULL) {
+            values = PyList_New(1); /* may run the GC: pair may be gone after */
+            if (values == NULL) {
+                Py_DECREF(value);
+                goto error;
+            }
+            Py_INCREF(first);
+            PyList_SET_ITEM(values, 0, first);
+        }
+        rc = PyList_Append(values, value);
+        Py_DECREF(value);
+        if (rc < 0) goto error;
     }
-    if (found == 0) Py_RETURN_NONE;
-    if (found == 1) {
-        Py_INCREF(first);
-        return first;
-    }
+    if (first == NULL) Py_RETURN_NONE;
+    if (values == NULL) return first;
+    Py_DECREF(first);
     sep = PyUnicode_FromStringAndSize(", ", 2);
     if (sep == NULL) {
         Py_DECREF(values);
@@ -686,4 +694,8 @@ PyObject *fws_get_header(PyObject *headers, PyObject *name) {
     Py_DECREF(sep);
     Py_DECREF(values);
     return joined;
+error:
+    Py_XDECREF(first);
+    Py_XDECREF(values);
+    return NULL;
 }

@@ -14,6 +14,12 @@
  * fastws_mask() itself (fastws_mask_small), without the indirect call.
  * None of these functions touch Python objects, so fastws_mask may run
  * without the GIL.
+ *
+ * mask_simd.c is compiled into every extension that masks (fastws_c.mask
+ * links it; fastws_c.frames includes it in its own C file), so each has its
+ * own copy and its own dispatch state.  The non-static names below are
+ * hidden (GCC/Clang) so that the copies never bind to one another, whatever
+ * dlopen flags the interpreter uses.
  */
 #ifndef FASTWS_MASK_SIMD_H
 #define FASTWS_MASK_SIMD_H
@@ -26,11 +32,17 @@
 extern "C" {
 #endif
 
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32) && !defined(__CYGWIN__)
+#define FASTWS_MASK_API __attribute__((visibility("hidden")))
+#else
+#define FASTWS_MASK_API
+#endif
+
 typedef void (*fastws_mask_fn)(const unsigned char *src, unsigned char *dst,
                                size_t n, uint32_t key);
 
 /* The selected variant; set by fastws_mask_init / fastws_mask_use. */
-extern fastws_mask_fn fastws_mask_impl;
+extern FASTWS_MASK_API fastws_mask_fn fastws_mask_impl;
 
 /* The key as it applies from key byte `phase` on (phase taken mod 4): bytes
  * key[phase], key[phase + 1], ... in memory order. */
@@ -117,23 +129,23 @@ static inline void fastws_mask(const unsigned char *src, unsigned char *dst,
 /* Selects the preferred variant this CPU (and OS) supports (AVX2, else
  * AVX-512, else SSE2, else scalar) and the streaming-store threshold.
  * Idempotent. */
-void fastws_mask_init(void);
+FASTWS_MASK_API void fastws_mask_init(void);
 
 /* Names of the variants this CPU supports, widest last; returns how many
  * (at most `max`) were stored in names[].  "scalar" is always first. */
-int fastws_mask_implementations(const char **names, int max);
+FASTWS_MASK_API int fastws_mask_implementations(const char **names, int max);
 
 /* Name of the selected variant. */
-const char *fastws_mask_selected(void);
+FASTWS_MASK_API const char *fastws_mask_selected(void);
 
 /* Forces the variant `name`; 0 on success, -1 if unknown or unsupported. */
-int fastws_mask_use(const char *name);
+FASTWS_MASK_API int fastws_mask_use(const char *name);
 
 /* From how many bytes on the vector variants write a distinct destination
  * with non-temporal (streaming) stores; set by fastws_mask_init from the
  * last-level cache size.  The setter is for tests and benchmarks. */
-size_t fastws_mask_nt_min(void);
-void fastws_mask_set_nt_min(size_t n);
+FASTWS_MASK_API size_t fastws_mask_nt_min(void);
+FASTWS_MASK_API void fastws_mask_set_nt_min(size_t n);
 
 #ifdef __cplusplus
 }

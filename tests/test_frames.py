@@ -880,6 +880,30 @@ def test_masked_payload_phases(backend: Any, chunk: int) -> None:
     assert [f.payload for f in frames] == [payload]
 
 
+@pytest.mark.parametrize(
+    "size", [15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 511, 512, 513, 4099]
+)
+def test_masked_payload_kernel_boundaries(backend: Any, size: int) -> None:
+    # Payload sizes around the compiled masking kernel's internal steps (16-,
+    # 32- and 64-byte vectors, the 256- and 512-byte switches to its aligned
+    # main loop), at every source alignment (a ping of 0..3 bytes in front) and
+    # with the first 0..8 payload bytes in an earlier chunk (then the rest is
+    # unmasked into the pending buffer at that offset, from key phase 1, 2, 3).
+    key = b"\xa5\x3c\x0f\xe1"
+    payload = os.urandom(size)
+    for pad in range(4):
+        ping = encode(9, b"p" * pad, key=key)
+        wire = ping + encode(2, payload, key=key)
+        head = len(wire) - size
+        for first in range(head, head + 9):
+            parser = parser_of(backend)
+            frames = parser.feed(wire[:first]) + parser.feed(memoryview(wire)[first:])
+            assert [as_tuple(f) for f in frames] == [
+                (9, b"p" * pad, True, 0),
+                (2, payload, True, 0),
+            ], (pad, first - head)
+
+
 # --------------------------------------------------------------- hypothesis
 
 frame_specs = st.lists(
@@ -1063,7 +1087,7 @@ def test_c_only_xor_kernels(c_frames: Any) -> None:
     data = os.urandom(300)
     for key in (KEY, b"\x00\x00\x00\x00", b"\xff\xfe\xfd\xfc"):
         for phase in range(4):
-            for n in list(range(0, 150)) + [255, 256, 257, 300]:
+            for n in list(range(0, 150)) + [255, 256, 257, 300, 511, 512, 513, 1027]:
                 expected = xor(data[:n], key, phase)
                 assert c_frames._xor_for_test(data[:n], key, phase) == expected, (n, phase)
                 assert c_frames._xor_for_test(data[:n], key, phase, True) == expected, (n, phase)

@@ -9,10 +9,12 @@ out by hand from the RFC grammar, never computed by the code under test.
 from __future__ import annotations
 
 import array
+import gc
 import importlib
 import inspect
 import pickle
 import random
+import sys
 from typing import Any, Callable
 
 import pytest
@@ -822,6 +824,56 @@ def test_get_header_errors(backend: Any) -> None:
         get([("Host", "a")], b"host")
     with pytest.raises(TypeError, match="expected str instance, int found"):
         get([("X", "a"), ("x", 5)], "x")
+
+
+def test_get_header_survives_gc_that_empties_the_list(backend: Any) -> None:
+    # Regression: the compiled get_header kept borrowed references into the
+    # list (its length, the first matching value, the current pair) across
+    # the allocation of the list that collects repeated values.  That
+    # allocation can run the cyclic GC, whose finalizers may clear the list:
+    # the old code then read freed tuples and indexed past the emptied list
+    # (a crash).  Here a finalizer on cyclic garbage clears the headers, and
+    # the GC is made to run at the first GC-tracked allocation in the call.
+    values = [f"value {i} {random.random()}" for i in range(4)]  # freed with their pairs
+    headers = [("X-Dup", values[0]), ("x-dup", values[1]), ("Other", values[2])]
+    headers.append(("X-DUP", values[3]))
+    finalized = []
+
+    class ClearsTheHeaders:
+        def __del__(self) -> None:
+            finalized.append(True)
+            headers.clear()
+
+    get = backend.http.get_header
+    threshold = gc.get_threshold()
+    gc.collect()
+    # more new lists than CPython's list free list holds, kept alive: the next
+    # list is then a fresh GC allocation, which counts towards the threshold
+    spare = [[] for _ in range(200)]
+    garbage = ClearsTheHeaders()
+    garbage.cycle = garbage  # type: ignore[attr-defined]
+    del garbage
+    gc.set_threshold(1)
+    try:
+        result = get(headers, "x-dup")
+    finally:
+        gc.set_threshold(*threshold)
+    gc.collect()
+    del spare
+    assert finalized == [True]
+    assert headers == []
+    # whatever the GC cleared before the backend looked at an item is not there
+    assert result in (
+        None,
+        values[0],
+        f"{values[0]}, {values[1]}",
+        ", ".join(values[:2] + values[3:]),
+    )
+    if backend.name == "c" and sys.version_info < (3, 12):
+        # CPython < 3.12 collects inside the allocation itself, so the list was
+        # emptied in the middle of the compiled loop (3.12+ defers the GC to
+        # the next bytecode boundary)
+        assert result == f"{values[0]}, {values[1]}"
 
 
 # --------------------------------------------------------------------------
