@@ -401,3 +401,32 @@ def test_aiofastnet_missing_is_a_clear_error(use_backend: str,
             await connect("ws://127.0.0.1:9/", use_aiofastnet=True)
 
     run(main)
+
+
+def test_send_after_close_in_a_callback_is_not_an_error(
+    use_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listener that closes, then gets (and answers) the rest of the same
+    read: send_nowait raises ConnectionClosed, which is not logged as a bug."""
+    seen: list[Any] = []
+
+    class CloseOnFirst(Listener):
+        def on_message(self, ws: Any, message: Any) -> None:
+            seen.append(message)
+            if len(seen) == 1:
+                ws.close_nowait(4003, "first only")
+            else:
+                ws.send_nowait(message)  # raises ConnectionClosed: the close is sent
+
+    async def main() -> None:
+        async with listen(CloseOnFirst, "127.0.0.1", 0) as server:
+            ws = await connect(url(server))
+            ws.send_nowait("a")
+            ws.send_nowait("b")  # very likely in the same read as "a"
+            await ws.wait_closed()
+            assert ws.close_code == 4003
+
+    with caplog.at_level(logging.DEBUG, logger="fastws.server"):
+        run(main)
+    assert seen == ["a", "b"]  # "b" was delivered, and answering it raised
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -426,6 +426,8 @@ class Connection(asyncio.BufferedProtocol):
                     else:
                         try:
                             listener.on_message(self, event.data)  # type: ignore[union-attr]
+                        except ConnectionClosed as exc:  # sent after the close: not a bug
+                            self.logger.debug("%s: listener stopped: %s", self, exc)
                         except Exception:
                             self._listener_failed("on_message")
                 elif kind is Pong:
@@ -532,6 +534,8 @@ class Connection(asyncio.BufferedProtocol):
             return
         try:
             getattr(listener, name)(self)
+        except ConnectionClosed as exc:
+            self.logger.debug("%s: listener stopped: %s", self, exc)
         except Exception:
             self._listener_failed(name)
 
