@@ -202,6 +202,7 @@ class Connection:
         "_mask_pos",
         "_hs_buf",
         "streaming",
+        "message_callback",
         "max_message_size",
         "max_frame_size",
         "close_sent",
@@ -246,6 +247,12 @@ class Connection:
         self._max_headers = max_headers
         #: deliver each frame of a data message as its own event (``fin`` marks the last)
         self.streaming = bool(streaming)
+        #: None, or ``f(message)``: each whole message (``str`` or ``bytes``) is
+        #: passed to it as soon as it is complete, during ``receive_data``,
+        #: instead of becoming a Text/Binary event (other events are
+        #: unchanged). It must not raise (an exception fails the connection
+        #: with 1011); it may send. Ignored in ``streaming`` mode.
+        self.message_callback: Any = None
         if compression is not None and not isinstance(compression, DeflateOptions):
             raise TypeError("compression must be a fastws.deflate.DeflateOptions or None")
         self._compression = compression
@@ -523,6 +530,7 @@ class Connection:
             return
         events = self._events
         max_message = self._max_message
+        deliver = None if self.streaming else self.message_callback
         # Without permessage-deflate the parser lets no RSV bit through, so
         # the fast path need not look at it.
         plain = self._deflate is None
@@ -542,12 +550,18 @@ class Connection:
                         break
                     if op == 1:
                         try:
-                            events.append(Text(payload.decode(), True))
+                            text = payload.decode()
                         except UnicodeDecodeError:
                             self._fail(ProtocolError("invalid UTF-8 in text message", 1007))
                             break
-                    else:
+                        if deliver is None:
+                            events.append(Text(text, True))
+                        else:
+                            deliver(text)
+                    elif deliver is None:
                         events.append(Binary(payload, True))
+                    else:
+                        deliver(payload)
                 elif not self._on_frame(frame):
                     break
         except Exception as exc:  # a bug, not the peer: fail with 1011 (§7.4.1)
@@ -613,11 +627,11 @@ class Connection:
             self._frag_op = 0
             if text:
                 try:
-                    self._events.append(Text(payload.decode()))
+                    self._message(payload.decode(), True)
                 except UnicodeDecodeError:
                     return self._fail(ProtocolError("invalid UTF-8 in text message", 1007))
             else:
-                self._events.append(Binary(payload))
+                self._message(payload, False)
             return True
         if text:
             # §8.1 and §5.6: fail as soon as the bytes cannot be valid UTF-8.
@@ -644,12 +658,22 @@ class Connection:
                 message = b"".join(self._parts)
                 self._parts = []
                 if text:
-                    self._events.append(Text(message.decode()))
+                    self._message(message.decode(), True)
                 else:
-                    self._events.append(Binary(message))
+                    self._message(message, False)
         if fin:
             self._frag_op = 0
         return True
+
+    def _message(self, data: Union[str, bytes], text: bool) -> None:
+        """A whole message: to ``message_callback``, or an event."""
+        deliver = self.message_callback
+        if deliver is not None:
+            deliver(data)
+        elif text:
+            self._events.append(Text(data))  # type: ignore[arg-type]
+        else:
+            self._events.append(Binary(data))  # type: ignore[arg-type]
 
     def _on_control(self, op: int, payload: bytes, rsv: int) -> bool:
         """Ping, pong and close frames (§5.5); the parser checked FIN and length."""

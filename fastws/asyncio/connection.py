@@ -328,15 +328,16 @@ class Connection(asyncio.BufferedProtocol):
         # The per-message hot path: attributes of the core are read directly
         # (``_events``, ``_out``, ``_state``) rather than through its methods.
         protocol = self.protocol
-        protocol.receive_data(data)
-        events = protocol._events
-        if events:
-            protocol._events = []
-            self._dispatching = True
-            try:
+        self._dispatching = True
+        try:
+            # with a listener, messages reach it during receive_data (_deliver)
+            protocol.receive_data(data)
+            events = protocol._events
+            if events:
+                protocol._events = []
                 self._process(events)
-            finally:
-                self._dispatching = False
+        finally:
+            self._dispatching = False
         out = protocol._out
         if out:
             protocol._out = []
@@ -386,6 +387,7 @@ class Connection(asyncio.BufferedProtocol):
             self._pings.clear()
         self._connection_ended()
         listener = self._listener
+        self.protocol.message_callback = None  # no reference cycle left behind
         if listener is not None and self._opened.done() and not self._opened.exception():
             self._listener = None  # on_close is called once
             try:
@@ -523,9 +525,24 @@ class Connection(asyncio.BufferedProtocol):
                 self._listener_failed("the listener factory")
                 return
         if self._listener is not None:
+            # From now on the core hands each message straight to _deliver
+            # (messages it parsed before are still events, dispatched first).
+            self.protocol.message_callback = self._deliver
             self._call_listener("on_open")
 
     # ------------------------------------------------------------- listener
+
+    def _deliver(self, message: Data) -> None:
+        """The core's ``message_callback`` in listener mode: ``on_message``."""
+        listener = self._listener
+        if listener is None:  # on_close was called: the connection is over
+            return
+        try:
+            listener.on_message(self, message)
+        except ConnectionClosed as exc:  # sent after the close: not a bug
+            self.logger.debug("%s: listener stopped: %s", self, exc)
+        except Exception:
+            self._listener_failed("on_message")
 
     def _call_listener(self, name: str) -> None:
         """Call ``listener.name(self)``; an exception closes with 1011."""
