@@ -104,4 +104,4 @@ lint: dev
 
 clean:
 	rm -rf build dist *.egg-info fastws_c/*.so fastws_c/mask.c fastws_c/accept.c fastws_c/http.c \
-		fastws_c/frames.c fastws_c/utf8.c fastws_c/close.c .pytest_cache .hypothesis
+		fastws_c/frames.c fastws_c/utf8.c fastws_c/close.c fastws_c/dispatch.c .pytest_cache .hypothesis

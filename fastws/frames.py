@@ -358,6 +358,12 @@ class FrameParser:
         """The :class:`ProtocolError` that killed this parser, or ``None``."""
         return self._error
 
+    @property
+    def idle(self) -> bool:
+        """True between frames: nothing of a frame is buffered (the next byte
+        fed starts a header) and no error killed the parser."""
+        return not self._head and self._current is None and self._error is None
+
     def __reduce__(self) -> NoReturn:
         raise TypeError("cannot pickle 'FrameParser' object")
 

@@ -453,6 +453,12 @@ cdef class FrameParser:
         """The :class:`ProtocolError` that killed this parser, or ``None``."""
         return self._error
 
+    @property
+    def idle(self):
+        """True between frames: nothing of a frame is buffered (the next byte
+        fed starts a header) and no error killed the parser."""
+        return self._head_len == 0 and self._payload is None and self._error is None
+
     def __reduce__(self):
         raise TypeError("cannot pickle 'FrameParser' object")
 

@@ -1122,3 +1122,19 @@ def test_c_only_pending_payload_grows(c_frames: Any, key: bytes | None, cap: int
     assert c_frames._prealloc_max() == old == 16 << 20
     with pytest.raises(ValueError):
         c_frames._prealloc_max(0)
+
+
+def test_parser_idle_between_frames_only(backend: Any) -> None:
+    """``idle``: True exactly when nothing of a frame is buffered and no error."""
+    parser = backend.frames.FrameParser(mask_expected=True)
+    assert parser.idle
+    frame = bytes(backend.frames.build_frame(2, b"x" * 300, True, 0, KEY))
+    for cut in (1, 2, 3, 4, 7, 8, 100, len(frame) - 1):
+        assert parser.feed(frame[:cut]) == []
+        assert not parser.idle, cut
+        assert len(parser.feed(frame[cut:])) == 1
+        assert parser.idle, cut
+    assert len(parser.feed(frame + frame)) == 2 and parser.idle
+    with pytest.raises(ProtocolError):
+        parser.feed(bytes(backend.frames.build_frame(2, b"x", True, 0, None)))  # unmasked
+    assert not parser.idle  # dead

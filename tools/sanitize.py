@@ -19,7 +19,8 @@ deliberate shift overflow must be caught under the same runtime, so a broken
 setup cannot pass silently.
 
 ``test`` runs the kernel tests (tests/test_{mask,accept,http,frames,utf8,
-close,parity}.py, both backends) and the fuzz seed corpora
+close,parity}.py, both backends; tests/test_asyncio_dispatch.py, the compiled
+read path against the reference one) and the fuzz seed corpora
 (tests/fuzz/replay_corpus.py: exact-fit buffers, where a 1-byte over-read
 shows) in one Python process with GCC's libasan and libubsan preloaded,
 ``PYTHONMALLOC=malloc`` (so ASan sees every Python object's bytes, not
@@ -61,7 +62,8 @@ WRAPPER = os.path.join(ROOT, "tools", "sanitizer-cc")
 SAN_CFLAGS = "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g"
 KERNELS = ("mask", "accept", "http", "frames", "utf8", "close")
 TEST_FILES = [f"tests/test_{name}.py" for name in (*KERNELS, "parity")] + [
-    "tests/fuzz/replay_corpus.py"  # the fuzz seeds, with exact-fit buffers
+    "tests/fuzz/replay_corpus.py",  # the fuzz seeds, with exact-fit buffers
+    "tests/test_asyncio_dispatch.py",  # fastws_c.dispatch against the reference path
 ]
 # CPython holds on to allocations at exit on purpose: no leak checking.
 # allocator_may_return_null: a failed huge malloc becomes MemoryError, as without ASan.

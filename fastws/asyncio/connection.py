@@ -125,6 +125,25 @@ def _recv_buffer() -> memoryview:
     return view
 
 
+#: use fastws_c.dispatch for listener connections on the C backend (tests
+#: switch it off to compare with the reference path)
+COMPILED_READER = True
+
+
+def _compiled_reader(conn: Connection) -> Callable[[int], None] | None:
+    """The compiled read path for ``conn`` (a listener connection that just
+    opened), when it applies: C backend, no compression, whole messages."""
+    core = conn.protocol
+    if not COMPILED_READER or core._k.name != "c" or core._deflate is not None or core.streaming:
+        return None
+    try:
+        from fastws_c.dispatch import ListenerReader
+    except ImportError:  # an older build without it: the reference path
+        return None
+    reader: Callable[[int], None] = ListenerReader(conn, conn._listener, conn._view)
+    return reader
+
+
 def _limits(
     value: int | tuple[int | None, int | None] | None, name: str
 ) -> tuple[int | None, int | None]:
@@ -233,6 +252,9 @@ class Connection(asyncio.BufferedProtocol):
         self._listener: Listener | None = None
         self._listener_factory: Callable[[], Listener] | None = None
         self._dispatching = False
+        # fastws_c.dispatch.ListenerReader: the compiled read path of a
+        # listener connection on the C backend (None: _received does it all)
+        self._reader: Callable[[int], None] | None = None
 
         #: latency of the last ping answered (seconds; 0 before the first)
         self.latency = 0.0
@@ -322,7 +344,15 @@ class Connection(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         """``nbytes`` arrived in the buffer: feed, dispatch, write once."""
-        self._received(self._view[:nbytes])
+        reader = self._reader
+        if reader is not None:
+            reader(nbytes)  # same result, whole frames handled in C
+        else:
+            self._received(self._view[:nbytes])
+
+    def _write_list(self, out: list[bytes]) -> None:
+        """Write several buffers queued by the core (see :func:`_writelines`)."""
+        _writelines(self.transport, out)
 
     def _received(self, data: Union[bytes, memoryview]) -> None:
         # The per-message hot path: attributes of the core are read directly
@@ -388,6 +418,7 @@ class Connection(asyncio.BufferedProtocol):
         self._connection_ended()
         listener = self._listener
         self.protocol.message_callback = None  # no reference cycle left behind
+        self._reader = None
         if listener is not None and self._opened.done() and not self._opened.exception():
             self._listener = None  # on_close is called once
             try:
@@ -528,6 +559,7 @@ class Connection(asyncio.BufferedProtocol):
             # From now on the core hands each message straight to _deliver
             # (messages it parsed before are still events, dispatched first).
             self.protocol.message_callback = self._deliver
+            self._reader = _compiled_reader(self)
             self._call_listener("on_open")
 
     # ------------------------------------------------------------- listener
