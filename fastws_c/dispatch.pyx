@@ -27,16 +27,28 @@ A text frame from a client is unmasked in place, in the per-thread receive
 buffer (which nobody reads again after ``buffer_updated``), and decoded from
 there; if it is not valid UTF-8 it is masked back before the core gets it.
 
+Its ``send_nowait`` is the connection's ``send_nowait`` for the common case
+too: a ``str`` or ``bytes`` under 16 KiB, no ``text=`` override, the core on
+its fast path (OPEN, no fragmented message, no compression): the frame
+(masked with the core's next key for a client) is built in C and queued in
+the core's output, written at once outside a dispatch. Anything else calls
+``Connection.send_nowait``.
+
 There is no pure-Python twin: the pure backend (and every connection this
-path does not apply to) runs ``Connection._received``, the reference.
+path does not apply to) runs ``Connection._received`` and
+``Connection.send_nowait``, the reference.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from fastws.exceptions import ConnectionClosed
 from fastws.protocol import State
+
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t *size) except NULL
 
 
 cdef extern from "mask_simd.c":
@@ -53,6 +65,9 @@ fastws_mask_init()
 __all__ = ["ListenerReader"]
 
 cdef object _OPEN = State.OPEN
+# send_nowait handles messages under this size in C (larger ones go the
+# reference way: written at once, or header and payload without a copy)
+cdef Py_ssize_t _SEND_MAX = 16 * 1024
 
 
 cdef inline uint64_t _be64(const unsigned char *p) noexcept:
@@ -83,6 +98,7 @@ cdef class ListenerReader:
     cdef Py_ssize_t size
     cdef uint64_t limit
     cdef bint server
+    cdef object send_reference
 
     def __init__(self, conn, listener, view):
         cdef unsigned char[::1] buf = view
@@ -101,6 +117,7 @@ cdef class ListenerReader:
         self.base = &buf[0] if self.size else NULL
         self.limit = <uint64_t>min(core._max_frame, core._max_message)
         self.server = not core._client
+        self.send_reference = type(conn).send_nowait
 
     def __call__(self, Py_ssize_t nbytes):
         cdef object conn = self.conn
@@ -194,3 +211,62 @@ cdef class ListenerReader:
                 conn._write_list(out)
         if core._state is not _OPEN:
             conn._check_state()
+
+    def send_nowait(self, message, *, text=None):
+        """``Connection.send_nowait``, in C for small ``str``/``bytes`` messages."""
+        cdef object conn = self.conn
+        cdef object core = self.core
+        cdef const char *data
+        cdef Py_ssize_t n, hlen, pos
+        cdef unsigned int op
+        cdef unsigned char *f
+        cdef uint32_t key = 0
+        cdef object pool
+        cdef bytes frame
+        cdef list out
+        if text is not None or core._send_fast is not True or conn._fragmenting is not None:
+            return self.send_reference(conn, message, text=text)
+        if type(message) is bytes:
+            op = 2
+            data = PyBytes_AS_STRING(message)
+            n = PyBytes_GET_SIZE(message)
+        elif type(message) is str:
+            op = 1
+            data = PyUnicode_AsUTF8AndSize(message, &n)
+        else:
+            return self.send_reference(conn, message, text=text)
+        if n >= _SEND_MAX:
+            return self.send_reference(conn, message, text=text)
+        hlen = 2 if n < 126 else 4
+        if self.server:
+            frame = PyBytes_FromStringAndSize(NULL, hlen + n)
+            f = <unsigned char *>PyBytes_AS_STRING(frame)
+            memcpy(f + hlen, data, <size_t>n)
+        else:
+            pos = core._mask_pos
+            pool = core._mask_pool
+            if pos + 4 > PyBytes_GET_SIZE(pool):  # the reference refills the pool
+                return self.send_reference(conn, message, text=text)
+            core._mask_pos = pos + 4
+            memcpy(&key, PyBytes_AS_STRING(pool) + pos, 4)
+            frame = PyBytes_FromStringAndSize(NULL, hlen + 4 + n)
+            f = <unsigned char *>PyBytes_AS_STRING(frame)
+            memcpy(f + hlen, &key, 4)
+            fastws_mask(<const unsigned char *>data, f + hlen + 4, <size_t>n, key)
+        f[0] = 0x80 | op
+        if n < 126:
+            f[1] = <unsigned char>n
+        else:
+            f[1] = 126
+            f[2] = <unsigned char>(n >> 8)
+            f[3] = <unsigned char>(n & 0xFF)
+        if not self.server:
+            f[1] |= 0x80
+        out = core._out
+        out.append(frame)
+        if not conn._dispatching:
+            core._out = []
+            if len(out) == 1:
+                conn.transport.write(out[0])
+            else:
+                conn._write_list(out)

@@ -91,6 +91,14 @@ class Recorder(Listener):
         else:
             try:
                 ws.send_nowait(message)
+                # what the compiled send_nowait leaves to the reference one
+                if message == b"\x00\x01\xff":
+                    ws.send_nowait(bytearray(message))
+                    ws.send_nowait(memoryview(message))
+                    ws.send_nowait(message, text=False)
+                elif message == "h\u00e9llo":
+                    ws.send_nowait(message.encode(), text=True)
+                    ws.send_nowait(message, text=False)
             except ConnectionClosed:
                 self.got.append("<refused>")
 

@@ -140,7 +140,10 @@ def _compiled_reader(conn: Connection) -> Callable[[int], None] | None:
         from fastws_c.dispatch import ListenerReader
     except ImportError:  # an older build without it: the reference path
         return None
-    reader: Callable[[int], None] = ListenerReader(conn, conn._listener, conn._view)
+    reader = ListenerReader(conn, conn._listener, conn._view)
+    # ws.send_nowait, as the listener sees it: the compiled one (it falls back
+    # to Connection.send_nowait for everything but small str/bytes messages)
+    conn.send_nowait = reader.send_nowait  # type: ignore[method-assign]
     return reader
 
 
@@ -419,6 +422,7 @@ class Connection(asyncio.BufferedProtocol):
         listener = self._listener
         self.protocol.message_callback = None  # no reference cycle left behind
         self._reader = None
+        self.__dict__.pop("send_nowait", None)  # the compiled one, if any
         if listener is not None and self._opened.done() and not self._opened.exception():
             self._listener = None  # on_close is called once
             try:
