@@ -149,7 +149,7 @@ cdef class ListenerReader:
                 b1 = p[1]
                 op = b0 & 0x0F
                 # FIN set, RSV clear, text or binary; masked iff from a client
-                if (b0 & 0xF0) != 0x80 or (op != 1 and op != 2) or (b1 >> 7) != server:
+                if (b0 & 0xF0) != 0x80 or (op != 1 and op != 2) or (b1 >> 7) != <unsigned int>server:
                     break
                 length = b1 & 0x7F
                 hlen = 2
