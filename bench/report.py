@@ -25,6 +25,7 @@ REFERENCES: dict[str, list[str]] = {
     "frames": ["aiohttp", "picows", "websockets", "wsproto"],
     "utf8": ["bytes.decode", "wsaccel"],
     "close": [],
+    "echo": ["picows", "websockets", "fastws[c] reference path"],
 }
 OURS = "fastws[c]"
 # Where a reference does something else than fastws[c] (aiohttp masks in place,
