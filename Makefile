@@ -86,7 +86,7 @@ demo: build
 # builds them with ASan+UBSan into build/asan/ (the in-place build is untouched)
 # and runs the kernel tests and the fuzz seeds under the sanitizer runtime.
 # `fuzz` runs each atheris target in tests/fuzz/ for FUZZ_SECONDS, one at a time
-# (FUZZ_TARGETS=frames,http,... picks some; failing inputs: build/fuzz/artifacts/).
+# (FUZZ_TARGETS=frames,http,dispatch,... picks some; failing inputs: build/fuzz/artifacts/).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 

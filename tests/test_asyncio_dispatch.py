@@ -8,6 +8,9 @@ split into reads at random points -- to two connections, one with the
 compiled reader and one without, and require the same messages delivered to
 the listener in the same order, the same bytes written, the same close
 handshake and the same error. In-memory transports: no network.
+
+The helpers (``Transport``, ``Recorder``, ``open_connection``, ``feed``,
+``outcome``) are also what the fuzz target tests/fuzz/fuzz_dispatch.py runs.
 """
 
 from __future__ import annotations
@@ -103,10 +106,12 @@ class Recorder(Listener):
                 self.got.append("<refused>")
 
 
-def open_connection(role: str, compiled: bool, max_size: int) -> tuple[Connection, Recorder]:
-    """An OPEN asyncio connection of ``role`` with a Recorder listener."""
+def open_connection(role: str, compiled: bool, max_size: int | None,
+                    listener: Recorder | None = None) -> tuple[Connection, Recorder]:
+    """An OPEN asyncio connection of ``role`` with a Recorder listener (a new
+    one unless ``listener`` is given: a subclass, say)."""
     connection_module.COMPILED_READER = compiled
-    listener = Recorder()
+    listener = Recorder() if listener is None else listener
     if role == "server":
         core: Any = SansIOServer(compression=None, max_message_size=max_size, _kernels=C)
         peer: Any = SansIOClient("ws://x/", compression=None, _kernels=C)

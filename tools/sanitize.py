@@ -26,15 +26,16 @@ shows) in one Python process with GCC's libasan and libubsan preloaded,
 ``PYTHONMALLOC=malloc`` (so ASan sees every Python object's bytes, not
 pymalloc arenas) and ``detect_leaks=0`` (CPython keeps allocations until
 exit on purpose).  Any ASan report or UB aborts the run.
-It first checks, inside that process, that every ``fastws_c`` kernel is
-imported from build/asan/lib.
+It first checks, inside that process, that every ``fastws_c`` kernel (and
+``fastws_c.dispatch``, built the same way) is imported from build/asan/lib.
 
-``fuzz`` runs the atheris targets tests/fuzz/fuzz_<kernel>.py one after the
-other (2 cores are shared: never in parallel), each for ``--seconds``,
-with atheris's ``asan_with_fuzzer.so`` preloaded (ASan + UBSan + libFuzzer in
-one runtime, the way atheris documents for native extensions).  Seeds come
-from tests/fuzz/corpus/<kernel>/, new inputs go to build/fuzz/corpus/<kernel>/,
-failing inputs to build/fuzz/artifacts/.  To replay one:
+``fuzz`` runs the atheris targets tests/fuzz/fuzz_<kernel>.py (and
+fuzz_dispatch.py: the compiled read path of listener connections against the
+reference one) one after the other (2 cores are shared: never in parallel),
+each for ``--seconds``, with atheris's ``asan_with_fuzzer.so`` preloaded
+(ASan + UBSan + libFuzzer in one runtime, the way atheris documents for native
+extensions).  Seeds come from tests/fuzz/corpus/<name>/, new inputs go to
+build/fuzz/corpus/<name>/, failing inputs to build/fuzz/artifacts/.  To replay one:
 ``python tools/sanitize.py fuzz frames -- build/fuzz/artifacts/frames-crash-...``.
 
 Linux with GCC only (the sanitizer runtimes are preloaded by path).
@@ -61,6 +62,13 @@ WRAPPER = os.path.join(ROOT, "tools", "sanitizer-cc")
 
 SAN_CFLAGS = "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g"
 KERNELS = ("mask", "accept", "http", "frames", "utf8", "close")
+# built into build/asan/lib like the kernels (every fastws_c/*.pyx is), but not
+# a kernel: the compiled read path of listener connections, no pure twin
+NOT_KERNELS = ("dispatch",)
+COMPILED = (*KERNELS, *NOT_KERNELS)
+# tests/fuzz/fuzz_<name>.py: one per kernel, and fuzz_dispatch.py (the compiled
+# read path against Connection._received)
+FUZZ_TARGETS = (*KERNELS, "dispatch")
 TEST_FILES = [f"tests/test_{name}.py" for name in (*KERNELS, "parity")] + [
     "tests/fuzz/replay_corpus.py",  # the fuzz seeds, with exact-fit buffers
     "tests/test_asyncio_dispatch.py",  # fastws_c.dispatch against the reference path
@@ -133,7 +141,7 @@ def _extensions_present() -> bool:
     if not os.path.isdir(here):
         return False
     built = {name.split(".")[0] for name in os.listdir(here) if name.endswith(".so")}
-    return set(KERNELS) <= built and os.path.exists(os.path.join(BUILD, "canary.so"))
+    return set(COMPILED) <= built and os.path.exists(os.path.join(BUILD, "canary.so"))
 
 
 def build() -> None:
@@ -196,7 +204,7 @@ def build() -> None:
     )
     missing = [
         k
-        for k in KERNELS
+        for k in COMPILED
         if not any(
             n.startswith(k + ".") and n.endswith(".so")
             for n in os.listdir(os.path.join(LIB, "fastws_c"))
@@ -279,7 +287,7 @@ def _pytest_in_sanitized_process(args: list[str]) -> int:
     if "libasan" not in maps:
         raise SystemExit("sanitize: libasan is not loaded in the test process")
     lib = os.path.realpath(LIB) + os.sep
-    for kernel in KERNELS:
+    for kernel in COMPILED:
         module = importlib.import_module(f"fastws_c.{kernel}")
         path = os.path.realpath(module.__file__)
         if not path.startswith(lib):
@@ -313,9 +321,11 @@ def _atheris_runtime() -> str:
 
 def fuzz(seconds: int, targets: list[str], extra: list[str]) -> int:
     targets = [name for arg in targets for name in arg.split(",") if name]
-    unknown = sorted(set(targets) - set(KERNELS))
+    unknown = sorted(set(targets) - set(FUZZ_TARGETS))
     if unknown:
-        raise SystemExit(f"sanitize: unknown fuzz targets {unknown}; choose from {list(KERNELS)}")
+        raise SystemExit(
+            f"sanitize: unknown fuzz targets {unknown}; choose from {list(FUZZ_TARGETS)}"
+        )
     build()
     env = _env([_atheris_runtime()])
     _canaries(env)
@@ -325,7 +335,7 @@ def fuzz(seconds: int, targets: list[str], extra: list[str]) -> int:
     replay = any(os.path.isfile(arg) for arg in extra)
     failed = []
     summary = []
-    for kernel in targets or KERNELS:
+    for kernel in targets or FUZZ_TARGETS:
         work = os.path.join(FUZZ, "corpus", kernel)
         seeds = os.path.join(ROOT, "tests", "fuzz", "corpus", kernel)
         artifacts = os.path.join(FUZZ, "artifacts")
@@ -388,7 +398,7 @@ def main(argv: list[str]) -> int:
     fuzz_parser.add_argument(
         "targets",
         nargs="*",
-        help=f"any of {', '.join(KERNELS)}, also comma-separated (default all)",
+        help=f"any of {', '.join(FUZZ_TARGETS)}, also comma-separated (default all)",
     )
     extra: list[str] = []
     if "--" in argv:

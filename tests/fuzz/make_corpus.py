@@ -237,6 +237,210 @@ def close_seeds() -> dict[str, bytes]:
     }
 
 
+def dispatch_seeds() -> dict[str, bytes]:
+    """Seeds of tests/fuzz/fuzz_dispatch.py (see its input layout)."""
+    server_key = b"\xc0\x00\xc0\x00"  # masks b"\xc3\x28" into ASCII: b"\x03\x28"
+
+    def flags(client: bool, structured: bool = True, size: int = 14, eof: bool = False,
+              lost: bool = False, drop: int = 0) -> bytes:
+        # size: index into MAX_SIZES (14: 1 MiB, 13: 65536, 10: 4000, 2: 1, 1: 0, 0: None)
+        first = client | structured << 1 | eof << 2 | lost << 3 | size << 4
+        return bytes([first, drop])
+
+    def replies(*specs: tuple[int, int, int]) -> bytes:
+        # (after message #, kind, size byte); message 15: after the reads
+        pairs = (bytes([at | kind << 4, size]) for at, kind, size in specs)
+        return bytes([len(specs)]) + b"".join(pairs)
+
+    def spec(role: str, kind: int, first: int, length: int, params: bytes = b"", *,
+             wrong_mask: bool = False, encoding: int = 0, repeat: int | None = None,
+             key: bytes = KEY) -> bytes:
+        out = bytes([kind | wrong_mask << 3 | encoding << 4 | (repeat is not None) << 7])
+        if repeat is not None:
+            out += bytes([repeat])
+        out += bytes([first])
+        if length < 126:
+            out += bytes([length])
+        elif length < 65536:
+            out += bytes([126]) + struct.pack("<H", length)
+        else:  # BIG_LENGTHS: 65536 is index 1, 1 MiB index 10, 65537 index 2
+            out += bytes([127, {65536: 1, 65537: 2, 1 << 20: 10, (1 << 20) + 1: 11}[length]])
+        masked = (role == "server") != wrong_mask
+        return out + params + (key if masked else b"")
+
+    def raw_bytes(data: bytes) -> bytes:
+        return bytes([0x40, len(data)]) + data
+
+    def mix(role: str) -> bytes:
+        return (
+            spec(role, 1, 0x81, 5, b"\x00")  # ASCII text
+            + spec(role, 0, 0x82, 3, b"\x03\x00\x01\xff")  # binary (the Recorder's extras)
+            + spec(role, 1, 0x89, 4, b"\x07")  # ping
+            + spec(role, 2, 0x81, 126, b"\x01")  # non-ASCII text, 16-bit length
+            + spec(role, 0, 0x82, 125, b"\x02ab")
+            + spec(role, 2, 0x81, 16384, b"\x02")
+            + spec(role, 0, 0x82, 65536, b"\x01z")  # 64-bit length
+            + spec(role, 1, 0x8A, 0, b"\x00")  # pong
+            + spec(role, 7, 0x82, 0)
+        )
+
+    seeds = {}
+    for role in ("server", "client"):
+        client = role == "client"
+        hello = b"\x81\x85" + KEY + xor(b"Hello", KEY) if not client else b"\x81\x05Hello"
+        seeds[f"{role}-raw-hello"] = flags(client, structured=False) + cuts() + replies() + hello
+        seeds[f"{role}-raw-hello-split"] = (
+            flags(client, structured=False) + cuts(1, 2, 3, 7) + replies((0, 0, 3)) + hello * 3
+        )
+        seeds[f"{role}-mix"] = flags(client) + cuts() + replies() + mix(role)
+        seeds[f"{role}-mix-split"] = (
+            flags(client) + cuts(1, 9, 10, 200, 17000, 30000) + replies() + mix(role)
+        )
+        seeds[f"{role}-replies"] = (
+            flags(client)
+            + cuts()
+            + replies((0, 0, 3), (0, 1, 4), (1, 2, 8), (1, 3, 9), (2, 4, 5), (2, 6, 7),
+                      (15, 1, 0x19), (15, 10, 13))
+            + spec(role, 1, 0x81, 2, b"\x00")
+            + spec(role, 0, 0x82, 2, b"\x01\x00")
+            + spec(role, 2, 0x81, 1000, b"\x00")
+        )
+        seeds[f"{role}-replies-16k"] = (
+            flags(client)
+            + cuts(40)
+            + replies((0, 1, 7), (0, 1, 8), (0, 1, 0x18), (0, 7, 9), (1, 5, 8), (1, 9, 6),
+                      (1, 11, 0), (15, 2, 9))
+            + spec(role, 1, 0x81, 16383, b"\x00")
+            + spec(role, 2, 0x81, 16385, b"\x00")
+        )
+        seeds[f"{role}-bad-utf8"] = (
+            flags(client)
+            + cuts()
+            + replies()
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + spec(role, 4, 0x81, 40, b"\x85")
+            + spec(role, 1, 0x81, 5, b"\x00")
+        )
+        seeds[f"{role}-bad-utf8-ascii-on-wire"] = (
+            flags(client)
+            + cuts()
+            + replies()
+            + spec(role, 1, 0x82, 3, b"\x00")
+            + spec(role, 0, 0x81, 4, b"\x02\xc3\x28", key=server_key)
+        )
+        seeds[f"{role}-truncated-utf8"] = (
+            flags(client) + cuts() + replies() + spec(role, 3, 0x81, 30, b"\x01")
+        )
+        seeds[f"{role}-wrong-mask"] = (
+            flags(client)
+            + cuts()
+            + replies()
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + spec(role, 1, 0x82, 5, b"\x00", wrong_mask=True)
+        )
+        seeds[f"{role}-fragments"] = (
+            flags(client)
+            + cuts(5)
+            + replies((1, 0, 3))
+            + spec(role, 1, 0x01, 3, b"\x00")
+            + spec(role, 1, 0x89, 1, b"\x00")  # a ping between fragments
+            + spec(role, 2, 0x80, 7, b"\x00")
+            + spec(role, 1, 0x81, 3, b"\x00")
+            + spec(role, 0, 0x02, 3, b"\x01x")  # never finished
+            + spec(role, 1, 0x81, 3, b"\x00")
+        )
+        seeds[f"{role}-close"] = (
+            flags(client)
+            + cuts()
+            + replies((15, 0, 3))
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + spec(role, 6, 0x88, 5, b"\x00")  # 1000 "bye"
+            + spec(role, 1, 0x81, 5, b"\x00")
+        )
+        seeds[f"{role}-close-bad"] = (
+            flags(client) + cuts() + replies() + spec(role, 6, 0x88, 3, b"\x27")  # 999, bad UTF-8
+        )
+        seeds[f"{role}-cues"] = (
+            flags(client)
+            + cuts()
+            + replies((1, 0, 3))
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + spec(role, 5, 0x82, 1)  # raise!
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + spec(role, 5, 0x81, 0)  # close!
+            + spec(role, 1, 0x81, 5, b"\x00")
+        )
+        seeds[f"{role}-tiny-max-size"] = (
+            flags(client, size=2)  # max_size 1
+            + cuts()
+            + replies()
+            + spec(role, 7, 0x82, 0)
+            + spec(role, 1, 0x81, 1, b"\x00")
+            + spec(role, 7, 0x82, 1)
+            + spec(role, 1, 0x81, 2, b"\x00")
+        )
+        seeds[f"{role}-max-size-0"] = (
+            flags(client, size=1)
+            + cuts()
+            + replies()
+            + spec(role, 7, 0x81, 0)
+            + spec(role, 7, 0x82, 1)
+        )
+        seeds[f"{role}-at-limit-65536"] = (
+            flags(client, size=13)
+            + cuts(3, 40000)
+            + replies()
+            + spec(role, 0, 0x82, 65536, b"\x02ab")
+            + spec(role, 0, 0x82, 65537, b"\x02ab")
+        )
+        seeds[f"{role}-non-minimal-lengths"] = (
+            flags(client)
+            + cuts()
+            + replies()
+            + spec(role, 1, 0x81, 5, b"\x00", encoding=1)
+            + spec(role, 1, 0x82, 125, b"\x00", encoding=2)
+            + spec(role, 1, 0x81, 4, b"\x00", encoding=3)  # most significant bit set
+        )
+        seeds[f"{role}-reserved"] = (
+            flags(client)
+            + cuts()
+            + replies()
+            + spec(role, 1, 0x81, 2, b"\x00")
+            + spec(role, 1, 0xC1, 2, b"\x00")  # RSV1
+            + spec(role, 1, 0x83, 2, b"\x00")  # opcode 3
+        )
+        seeds[f"{role}-many"] = (
+            flags(client)
+            + cuts(100, 101, 1000)
+            + replies()
+            + spec(role, 1, 0x81, 7, b"\x00", repeat=63)
+            + spec(role, 0, 0x82, 9, b"\x01\x00", repeat=63)
+        )
+        seeds[f"{role}-partial-then-eof"] = (
+            flags(client, eof=True, lost=True, drop=3)
+            + cuts()
+            + replies((15, 0, 3))
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + spec(role, 1, 0x81, 200, b"\x00")
+        )
+        seeds[f"{role}-raw-between"] = (
+            flags(client)
+            + cuts()
+            + replies()
+            + spec(role, 1, 0x81, 5, b"\x00")
+            + raw_bytes(b"\x81")
+            + spec(role, 1, 0x81, 5, b"\x00")
+        )
+    seeds["server-1mib"] = (
+        flags(False, size=14)
+        + cuts(10000, 20000, 30000)
+        + replies()
+        + spec("server", 0, 0x82, 1 << 20, b"\x01q")
+        + spec("server", 0, 0x82, (1 << 20) + 1, b"\x01q")
+    )
+    return seeds
+
+
 def main() -> None:
     for kernel, seeds in (
         ("frames", frames_seeds()),
@@ -245,6 +449,7 @@ def main() -> None:
         ("mask", mask_seeds()),
         ("accept", accept_seeds()),
         ("close", close_seeds()),
+        ("dispatch", dispatch_seeds()),
     ):
         directory = os.path.join(HERE, "corpus", kernel)
         shutil.rmtree(directory, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Replays the seed corpora (tests/fuzz/corpus/<kernel>/) through the fuzz targets.
+"""Replays the seed corpora (tests/fuzz/corpus/<target>/) through the fuzz targets.
 
 Part of ``make asan-test``, which names this file explicitly (it is not
 collected by a plain ``pytest``: its name does not match ``test_*.py``, and
@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KERNELS = ("mask", "accept", "http", "frames", "utf8", "close")
+# a target per kernel, and fuzz_dispatch (fastws_c.dispatch against the
+# reference read path; it runs the helpers of tests/test_asyncio_dispatch.py)
+TARGETS = ("mask", "accept", "http", "frames", "utf8", "close", "dispatch")
 
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -33,20 +35,20 @@ if os.environ.get("FASTWS_NO_EXTENSIONS", "") not in ("", "0"):
 
 def _seeds() -> list[Any]:
     cases = []
-    for kernel in KERNELS:
-        directory = os.path.join(HERE, "corpus", kernel)
+    for target in TARGETS:
+        directory = os.path.join(HERE, "corpus", target)
         for name in sorted(os.listdir(directory)):
-            cases.append(pytest.param(kernel, os.path.join(directory, name), id=f"{kernel}/{name}"))
+            cases.append(pytest.param(target, os.path.join(directory, name), id=f"{target}/{name}"))
     return cases
 
 
-@pytest.mark.parametrize(("kernel", "path"), _seeds())
-def test_seed(kernel: str, path: str) -> None:
-    target = importlib.import_module(f"fuzz_{kernel}")
+@pytest.mark.parametrize(("target", "path"), _seeds())
+def test_seed(target: str, path: str) -> None:
+    module = importlib.import_module(f"fuzz_{target}")
     with open(path, "rb") as f:
-        target.test_one_input(f.read())
+        module.test_one_input(f.read())
 
 
-def test_every_kernel_has_seeds() -> None:
-    for kernel in KERNELS:
-        assert os.listdir(os.path.join(HERE, "corpus", kernel)), kernel
+def test_every_target_has_seeds() -> None:
+    for target in TARGETS:
+        assert os.listdir(os.path.join(HERE, "corpus", target)), target
