@@ -62,7 +62,7 @@ cdef extern from "mask_simd.h" nogil:
 
 fastws_mask_init()
 
-__all__ = ["ListenerReader"]
+__all__ = ["ListenerReader", "buffer_updated"]
 
 cdef object _OPEN = State.OPEN
 # send_nowait handles messages under this size in C (larger ones go the
@@ -120,6 +120,9 @@ cdef class ListenerReader:
         self.send_reference = type(conn).send_nowait
 
     def __call__(self, Py_ssize_t nbytes):
+        self.read(nbytes)
+
+    cdef int read(self, Py_ssize_t nbytes) except -1:
         cdef object conn = self.conn
         cdef object core = self.core
         cdef Py_ssize_t pos = 0
@@ -137,7 +140,7 @@ cdef class ListenerReader:
         if (core._state is not _OPEN or core._frag_op or conn._listener is not self.listener
                 or core._parser is not self.parser or not self.parser.idle):
             self.fallback(self.view[:nbytes])
-            return
+            return 0
         conn._dispatching = True
         try:
             while True:
@@ -201,7 +204,7 @@ cdef class ListenerReader:
             # the rest (or all of the read) goes the reference way; it writes
             # what both produced, in order
             self.fallback(self.view[pos:nbytes])
-            return
+            return 0
         out = core._out
         if out:
             core._out = []
@@ -211,6 +214,7 @@ cdef class ListenerReader:
                 conn._write_list(out)
         if core._state is not _OPEN:
             conn._check_state()
+        return 0
 
     def send_nowait(self, message, *, text=None):
         """``Connection.send_nowait``, in C for small ``str``/``bytes`` messages."""
@@ -270,3 +274,16 @@ cdef class ListenerReader:
                 conn.transport.write(out[0])
             else:
                 conn._write_list(out)
+
+
+def buffer_updated(self, Py_ssize_t nbytes):
+    """``Connection.buffer_updated`` on the C backend (the same code as the
+    Python method, without its interpreter frame): the compiled reader when
+    the connection has one, else ``_received``."""
+    reader = self._reader
+    if type(reader) is ListenerReader:
+        (<ListenerReader>reader).read(nbytes)
+    elif reader is not None:
+        reader(nbytes)
+    else:
+        self._received(self._view[:nbytes])

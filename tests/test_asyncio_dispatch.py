@@ -325,3 +325,12 @@ def test_reader_checks_its_arguments() -> None:
             ListenerReader(ws, listener, b"read-only buffer")
 
     asyncio.run(main())
+
+
+def test_buffer_updated_is_the_compiled_one_on_the_c_backend() -> None:
+    """Every read goes through it: the C backend installs the compiled twin of
+    ``Connection.buffer_updated`` (same three lines, no interpreter frame)."""
+    import fastws_c.dispatch
+
+    if _backend.backend == "c":
+        assert Connection.buffer_updated is fastws_c.dispatch.buffer_updated

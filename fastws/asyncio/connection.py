@@ -1020,3 +1020,21 @@ class Connection(asyncio.BufferedProtocol):
             await asyncio.shield(self._lost)
         return self._closed_error()
 
+
+
+def _use_compiled_buffer_updated() -> None:
+    """On the C backend, ``buffer_updated`` (called for every read) is
+    ``fastws_c.dispatch.buffer_updated``: the same three lines as the method
+    above, without an interpreter frame."""
+    from fastws import _backend
+
+    if _backend.backend != "c":
+        return
+    try:
+        from fastws_c.dispatch import buffer_updated
+    except ImportError:  # an older build without it
+        return
+    Connection.buffer_updated = buffer_updated  # type: ignore[method-assign]
+
+
+_use_compiled_buffer_updated()
