@@ -430,3 +430,31 @@ def test_send_after_close_in_a_callback_is_not_an_error(
         run(main)
     assert seen == ["a", "b"]  # "b" was delivered, and answering it raised
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_frames_in_the_same_read_as_the_request_reach_the_listener(use_backend: str) -> None:
+    """A client that writes its upgrade request and its first messages at once:
+    the messages parsed with the request reach the listener, in order."""
+    from fastws._backend import KERNELS
+    from fastws.client import ClientConnection as SansIOClient
+
+    async def main() -> None:
+        async with listen(Echo, "127.0.0.1", 0, compression=None) as server:
+            client = SansIOClient(url(server), compression=None)
+            request = client.data_to_send()
+            frames = b"".join(
+                bytes(KERNELS.frames.build_frame(op, data, True, 0, b"\x01\x02\x03\x04"))
+                for op, data in ((1, b"first"), (2, b"second"), (1, b"third"))
+            )
+            reader, writer = await asyncio.open_connection("127.0.0.1", port_of(server))
+            writer.write(request + frames)  # one write, very likely one read
+            got: list[Any] = []
+            while len(got) < 3:
+                chunk = await reader.read(65536)
+                assert chunk, "connection closed early"
+                client.receive_data(chunk)
+                got += [e.data for e in client.events() if hasattr(e, "data")]
+            assert got == ["first", b"second", "third"]
+            writer.close()
+
+    run(main)

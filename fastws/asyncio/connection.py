@@ -456,17 +456,11 @@ class Connection(asyncio.BufferedProtocol):
             for event in events:
                 kind = type(event)
                 if kind is Text or kind is Binary:
-                    listener = self._listener
-                    if listener is None:
+                    if self._listener is None:
                         messages.append(event.data)  # type: ignore[union-attr]
                         queued = True
-                    else:
-                        try:
-                            listener.on_message(self, event.data)  # type: ignore[union-attr]
-                        except ConnectionClosed as exc:  # sent after the close: not a bug
-                            self.logger.debug("%s: listener stopped: %s", self, exc)
-                        except Exception:
-                            self._listener_failed("on_message")
+                    else:  # parsed before message_callback was set (see _handshake_done)
+                        self._deliver(event.data)  # type: ignore[union-attr]
                 elif kind is Pong:
                     self._on_pong(event.data)  # type: ignore[union-attr,arg-type]
                 elif kind is Ping:
