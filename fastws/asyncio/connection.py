@@ -666,30 +666,16 @@ class Connection(asyncio.BufferedProtocol):
             await asyncio.shield(self._fragmenting)
         protocol = self.protocol
         try:
-            if type(message) is str:
-                if text is False:
-                    protocol.send_binary(message.encode())
-                else:
-                    protocol.send_text(message)
-            elif isinstance(message, (bytes, bytearray, memoryview)):
-                if text:
-                    protocol.send_text(message)
-                else:
-                    protocol.send_binary(message)
-            elif isinstance(message, str):
-                if text is False:
-                    protocol.send_binary(str(message).encode())
-                else:
-                    protocol.send_text(str(message))
-            elif isinstance(message, Mapping):
-                raise TypeError("data must be str, bytes-like or an iterable, not a mapping")
-            elif isinstance(message, Iterable):
-                await self._send_fragments(iter(message), None, text)
-                return
-            elif isinstance(message, AsyncIterable):
-                await self._send_fragments(None, message.__aiter__(), text)
-                return
-            else:
+            if not self._queue_message(message, text):
+                if isinstance(message, Mapping):
+                    raise TypeError("data must be str, bytes-like or an iterable, not a mapping")
+                if isinstance(message, Iterable):
+                    # (str and bytes-like were queued whole above)
+                    await self._send_fragments(iter(cast(Iterable[DataLike], message)), None, text)
+                    return
+                if isinstance(message, AsyncIterable):
+                    await self._send_fragments(None, message.__aiter__(), text)
+                    return
                 raise TypeError("data must be str, bytes-like, an iterable or an async iterable")
         except InvalidState:
             raise await self._wait_closed_error() from None
@@ -702,6 +688,30 @@ class Connection(asyncio.BufferedProtocol):
                 _writelines(self.transport, out)
         if self._write_paused:
             await self._drain()
+
+    def _queue_message(self, message: object, text: bool | None) -> bool:
+        """Frame one whole message into the core's output: ``str`` as text,
+        bytes-like as binary, ``text`` overriding (see :meth:`send`). False
+        (nothing queued) for any other type; InvalidState when not OPEN."""
+        protocol = self.protocol
+        if type(message) is str:
+            if text is False:
+                protocol.send_binary(message.encode())
+            else:
+                protocol.send_text(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            if text:
+                protocol.send_text(message)
+            else:
+                protocol.send_binary(message)
+        elif isinstance(message, str):
+            if text is False:
+                protocol.send_binary(str(message).encode())
+            else:
+                protocol.send_text(str(message))
+        else:
+            return False
+        return True
 
     def send_nowait(self, message: DataLike, *, text: bool | None = None) -> None:
         """Send a message now, without waiting (for :class:`~fastws.asyncio.Listener`
@@ -721,25 +731,11 @@ class Connection(asyncio.BufferedProtocol):
             raise ConcurrencyError("a fragmented message is being sent")
         protocol = self.protocol
         try:
-            if type(message) is str:
-                if text is False:
-                    protocol.send_binary(message.encode())
-                else:
-                    protocol.send_text(message)
-            elif isinstance(message, (bytes, bytearray, memoryview)):
-                if text:
-                    protocol.send_text(message)
-                else:
-                    protocol.send_binary(message)
-            elif isinstance(message, str):
-                if text is False:
-                    protocol.send_binary(str(message).encode())
-                else:
-                    protocol.send_text(str(message))
-            else:
-                raise TypeError("data must be str or bytes-like")
+            queued = self._queue_message(message, text)
         except InvalidState:
             raise self._closed_error() from None
+        if not queued:
+            raise TypeError("data must be str or bytes-like")
         if not self._dispatching or len(message) >= _COALESCE_MAX:
             out = protocol._out
             if out:
